@@ -1,0 +1,324 @@
+"""Exact Xilinx ``ap_fixed<W,I,Q,O,N>`` / ``ap_ufixed<...>`` arithmetic on int64 codes, in numpy.
+
+A value of a :class:`FixedType` ``t`` is held as its integer *code*: ``value = code * t.lsb``, with
+``t.min_code <= code <= t.max_code``. :meth:`FixedType.quantize` reproduces the header's
+``ap_fixed_base(double)`` constructor and :meth:`FixedType.cast` its ``operator=``, bit for bit (the
+copy hls4ml ships, ``hls4ml/templates/vivado/ap_types/ap_fixed_base.h``; tests/test_fixed.py compiles
+it as the oracle). Both reduce to one step, :meth:`FixedType._convert`: an exact value ``M * 2**-s``
+target LSBs is rounded using the first discarded bit and the OR of the rest, then the overflow mode is
+applied to the rounded value.
+
+Header behaviour worth knowing (all checked against g++):
+
+* ``ap_fixed<W>`` is not a type (``I`` has no default). ``ap_int<W>`` / ``ap_uint<W>`` parse as
+  ``ap_fixed<W,W>`` / ``ap_ufixed<W,W>``: identical codes, and identical as a conversion *source*. As a
+  *target* real ap_int differs: it truncates toward zero, and its double constructor turns
+  ``-0.5 < x < 0`` into +1 (header bug); a FixedType floors like AP_TRN.
+* AP_SAT_SYM (signed, W > 1) saturates below ``-max_code`` to ``-max_code``; a result of exactly
+  ``min_code`` is mapped there too. For unsigned and 1-bit signed types it is AP_SAT.
+* AP_WRAP with N > 0 saturation bits, on overflow: signed types set the sign bit to the source's sign
+  and bits ``W-N .. W-2`` to its complement, the low ``W-N`` bits wrap; unsigned types set the top N
+  bits to 1, for negative sources too. The other overflow modes ignore N.
+* ``inf`` / ``NaN`` are read as ``±1.m * 2**1024``: they wrap to 0 and saturate by their sign bit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+__all__ = ["FixedType", "Overflow", "Rounding", "MAX_WIDTH"]
+
+#: Codes live in int64; 62 bits leave room for the sign and for one rounding carry.
+MAX_WIDTH = 62
+
+
+class Rounding(Enum):
+    """Quantization modes (``ap_q_mode`` without the ``AP_`` prefix)."""
+
+    TRN = "TRN"                  # floor
+    TRN_ZERO = "TRN_ZERO"        # toward zero
+    RND = "RND"                  # nearest, ties toward +inf
+    RND_ZERO = "RND_ZERO"        # nearest, ties toward zero
+    RND_MIN_INF = "RND_MIN_INF"  # nearest, ties toward -inf
+    RND_INF = "RND_INF"          # nearest, ties away from zero
+    RND_CONV = "RND_CONV"        # nearest, ties to even
+
+
+class Overflow(Enum):
+    """Overflow modes (``ap_o_mode`` without the ``AP_`` prefix); AP_WRAP_SM is not supported."""
+
+    WRAP = "WRAP"
+    SAT = "SAT"
+    SAT_ZERO = "SAT_ZERO"
+    SAT_SYM = "SAT_SYM"
+
+
+# spelling -> (is a fixed type with <W,I,...>, signed)
+_KINDS = {"ap_fixed": (True, True), "ap_ufixed": (True, False), "fixed": (True, True),
+          "ufixed": (True, False), "ap_int": (False, True), "ap_uint": (False, False),
+          "int": (False, True), "uint": (False, False)}
+_TYPE_RE = re.compile(r"\s*([A-Za-z_]\w*)\s*<([^<>]*)>(.*)", re.DOTALL)
+_INT_RE = re.compile(r"[+-]?\d+")
+_U64 = np.uint64
+
+
+def _mode(enum: type[Rounding] | type[Overflow], text: str, what: str, where: str) -> Rounding | Overflow:
+    # C++ spells AP_RND_CONV, hls4ml RND_CONV (and accepts any case): take both.
+    name = text.strip().upper()
+    name = name[3:] if name.startswith("AP_") else name
+    try:
+        return enum[name]
+    except KeyError:
+        valid = ", ".join(f"AP_{m.name}" for m in enum)
+        raise ValueError(f"{where}: unknown {what} mode {text.strip()!r} (valid: {valid})") from None
+
+
+@dataclass(frozen=True)
+class FixedType:
+    """``ap_fixed<width, integer, rounding, overflow, sat_bits>`` (``ap_ufixed`` if not ``signed``).
+
+    ``integer`` may be negative or exceed ``width``; ``1 <= width <= 62``; ``0 <= sat_bits <= width``.
+    """
+
+    width: int
+    integer: int
+    signed: bool = True
+    rounding: Rounding = Rounding.TRN
+    overflow: Overflow = Overflow.WRAP
+    sat_bits: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("width", "integer", "sat_bits"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer):
+                raise TypeError(f"FixedType.{name} must be an int, got {v!r}")
+            object.__setattr__(self, name, int(v))  # numpy ints would leak into str() and hashing
+        if not isinstance(self.rounding, Rounding) or not isinstance(self.overflow, Overflow):
+            raise TypeError(f"FixedType: rounding/overflow must be Rounding/Overflow members, got "
+                            f"{self.rounding!r}, {self.overflow!r}")
+        object.__setattr__(self, "signed", bool(self.signed))
+        if self.width < 1:
+            raise ValueError(f"{self}: width must be >= 1, got {self.width}")
+        if self.width > MAX_WIDTH:
+            raise ValueError(f"{self}: width {self.width} > {MAX_WIDTH} is not supported "
+                             "(codes are held in int64)")
+        if not 0 <= self.sat_bits <= self.width:
+            raise ValueError(f"{self}: saturation bits N must be in 0..{self.width}, got {self.sat_bits}")
+
+    # ------------------------------------------------------------------ spelling
+
+    @classmethod
+    def parse(cls, text: str) -> FixedType:
+        """Parse ``ap_fixed<W,I[,Q[,O[,N]]]>``, ``ap_ufixed<...>``, hls4ml's ``fixed<...>`` /
+        ``ufixed<...>``, and ``ap_int<W>`` / ``ap_uint<W>`` / ``int<W>`` / ``uint<W>`` (read as
+        ``ap_(u)fixed<W,W>``). Modes may be written with or without ``AP_``, in any case; spaces are
+        allowed. ``ap_fixed<W>`` is rejected, as by the C++ compiler. Raises ValueError naming the bad part.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"FixedType.parse expects a str, got {type(text).__name__}")
+        where = f"fixed-point type {text!r}"
+        m = _TYPE_RE.fullmatch(text)
+        if m is None:
+            raise ValueError(f"{where}: expected e.g. 'ap_fixed<8,3>' or 'ap_ufixed<8,0,AP_RND,AP_SAT>'")
+        name, body, rest = m.groups()
+        if rest.strip():
+            raise ValueError(f"{where}: trailing junk {rest.strip()!r} after '>'")
+        if name not in _KINDS:
+            raise ValueError(f"{where}: unknown type name {name!r} (valid: {', '.join(_KINDS)})")
+        is_fixed, signed = _KINDS[name]
+        args = [a.strip() for a in body.split(",")]
+        if is_fixed and not 2 <= len(args) <= 5:
+            raise ValueError(f"{where}: {name} takes 2 to 5 arguments <W,I[,Q[,O[,N]]]>, got {len(args)}"
+                             + (" (I has no default in the C++ headers)" if len(args) == 1 else ""))
+        if not is_fixed and len(args) != 1:
+            raise ValueError(f"{where}: {name} takes exactly 1 argument <W>, got {len(args)}")
+        nums = {0: "width W", 1: "integer bits I", 4: "saturation bits N"}
+        for i, what in nums.items():
+            if i < len(args) and not _INT_RE.fullmatch(args[i]):
+                raise ValueError(f"{where}: {what} must be an integer, got {args[i]!r}")
+        width = int(args[0])
+        if width < 1:
+            raise ValueError(f"{where}: width must be >= 1, got {width}")
+        integer = int(args[1]) if is_fixed else width
+        rounding = _mode(Rounding, args[2], "rounding", where) if len(args) > 2 else Rounding.TRN
+        overflow = _mode(Overflow, args[3], "overflow", where) if len(args) > 3 else Overflow.WRAP
+        sat_bits = int(args[4]) if len(args) > 4 else 0
+        return cls(width, integer, signed, rounding, overflow, sat_bits)
+
+    def _args(self, prefix: str, full: bool) -> str:
+        args = [str(self.width), str(self.integer), prefix + self.rounding.value,
+                prefix + self.overflow.value, str(self.sat_bits)]
+        if not full:  # drop trailing defaults, as one writes it in C++
+            defaults = [prefix + Rounding.TRN.value, prefix + Overflow.WRAP.value, "0"]
+            while len(args) > 2 and args[-1] == defaults[len(args) - 3]:
+                args.pop()
+        return ",".join(args)
+
+    def __str__(self) -> str:
+        """Canonical C++ spelling, trailing defaults omitted: ``ap_fixed<8,3>``, ``ap_ufixed<8,0,AP_RND>``."""
+        return f"ap_{'' if self.signed else 'u'}fixed<{self._args('AP_', full=False)}>"
+
+    @property
+    def hls4ml(self) -> str:
+        """Exactly what ``str(hls4ml.model.types.FixedPrecisionType(...))`` prints for this type: all five
+        fields, no prefix, e.g. ``fixed<8,3,TRN,WRAP,0>``, ``ufixed<8,0,RND_CONV,SAT,0>``."""
+        return f"{'' if self.signed else 'u'}fixed<{self._args('', full=True)}>"
+
+    # ------------------------------------------------------------------ ranges
+
+    @property
+    def frac(self) -> int:
+        """Fractional bits ``W - I`` (negative when ``I > W``)."""
+        return self.width - self.integer
+
+    @property
+    def lsb(self) -> float:
+        """Value of one code step, ``2.0**-frac``."""
+        return math.ldexp(1.0, -self.frac)
+
+    @property
+    def min_code(self) -> int:
+        """``-2**(W-1)`` if signed else 0 (also for AP_SAT_SYM, which never produces it by conversion)."""
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def max_code(self) -> int:
+        """``2**(W-1) - 1`` if signed else ``2**W - 1``."""
+        return (1 << (self.width - self.signed)) - 1
+
+    @property
+    def min_value(self) -> float:
+        """``min_code * lsb`` (exact)."""
+        return math.ldexp(float(self.min_code), -self.frac)
+
+    @property
+    def max_value(self) -> float:
+        """``max_code * lsb`` (rounded to the nearest double when W > 53)."""
+        return math.ldexp(float(self.max_code), -self.frac)
+
+    def to_float(self, codes: np.ndarray) -> np.ndarray:
+        """Codes -> float64 values ``code * 2**-frac``; exact for codes below ``2**53`` in magnitude."""
+        return np.ldexp(np.asarray(codes, dtype=np.int64).astype(np.float64), -self.frac)
+
+    # ------------------------------------------------------------------ conversions
+
+    def quantize(self, x: np.ndarray | float) -> np.ndarray:
+        """Float64 values -> int64 codes, exactly as ``ap_fixed<...> v = (double)x;`` in C++.
+
+        The double's exact value is rounded to the grid ``2**-frac`` by ``self.rounding`` (decided by the
+        first discarded bit and the OR of all later ones), then ``self.overflow`` is applied. ``±0`` gives 0;
+        ``inf``/``NaN`` behave like ``±2**1024`` (wrap to 0, saturate by sign bit), as the header reads them.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        # the header ignores the all-ones exponent: any inf/NaN acts as a huge power-of-two multiple
+        x = np.where(np.isfinite(x), x, np.copysign(2.0**1023, x))
+        m, e = np.frexp(x)                                # x = m * 2**e exactly, 0.5 <= |m| < 1
+        mant = np.ldexp(m, 53).astype(np.int64)           # exact 53-bit integer mantissa
+        # value in target LSBs = mant * 2**(e - 53 + frac); shift right by the negation of that exponent
+        shift = 53 - e.astype(np.int64) - self.frac
+        return self._convert(mant, shift)[0]
+
+    def cast(self, codes: np.ndarray, src: FixedType, return_overflow: bool = False
+             ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Codes of ``src`` -> codes of ``self``, exactly as the C++ assignment ``self_var = src_var;``.
+
+        Integer arithmetic only: the code is shifted by ``src.frac - self.frac``; bits shifted out decide
+        the rounding, then the overflow mode is applied to the rounded value. Input codes are taken at
+        face value (``value = code * src.lsb``, any int64), which equals C++ for codes in ``src``'s range.
+
+        With ``return_overflow=True`` also return a bool mask of the values that lay outside
+        ``[min_code, max_code]`` of ``self`` after rounding, before the overflow mode acted (for signed
+        AP_SAT_SYM types, W > 1: outside ``[-max_code, max_code]``). The mask does not depend on the mode.
+        """
+        if not isinstance(src, FixedType):
+            raise TypeError(f"cast: src must be a FixedType, got {type(src).__name__}")
+        out, over = self._convert(np.asarray(codes, dtype=np.int64), np.int64(src.frac - self.frac))
+        return (out, over) if return_overflow else out
+
+    def _convert(self, mant: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and overflow mask for the exact values ``mant * 2**-shift`` (target LSBs)."""
+        mant, shift = np.broadcast_arrays(mant, shift)
+        # numpy defines shifts >= 64 (0, or the sign for >> on int64); 65 still sees every bit as shifted out
+        right = np.clip(shift, 0, 65)
+        left = np.clip(-shift, 0, 64).astype(_U64)
+        u = mant.view(_U64)                               # two's-complement bits for logical shifts
+        neg = mant < 0
+        floor = mant >> right                              # arithmetic shift: floor of the exact value
+        below = np.maximum(right - 1, 0).astype(_U64)
+        # qb: first discarded bit (the 'half'); r: any discarded bit after it. Both 0 when shift <= 0.
+        qb = (right > 0) & (((mant >> np.maximum(right - 1, 0)) & 1) == 1)
+        r = (right > 1) & ((u & ((_U64(1) << below) - _U64(1))) != 0)
+        q = self.rounding
+        if q is Rounding.TRN:
+            inc = np.zeros_like(qb)
+        elif q is Rounding.TRN_ZERO:
+            inc = neg & (qb | r)
+        elif q is Rounding.RND:
+            inc = qb
+        elif q is Rounding.RND_ZERO:
+            inc = qb & (neg | r)
+        elif q is Rounding.RND_MIN_INF:
+            inc = qb & r
+        elif q is Rounding.RND_INF:
+            inc = qb & (~neg | r)
+        else:  # RND_CONV: a tie goes to the even neighbour
+            inc = qb & (((floor & 1) == 1) | r)
+        rounded = floor + inc                              # |floor| <= 2**62 when shift > 0: no overflow
+
+        hi = self.max_code
+        # AP_SAT_SYM clips at -max_code; a 1-bit signed type has max_code 0 and the header then gives -1
+        sym = self.signed and self.overflow is Overflow.SAT_SYM and self.width > 1
+        lo = -hi if sym else self.min_code
+        # shift < 0 means an exact left shift: value in [lo, hi]  <=>  ceil(lo/2**k) <= mant <= floor(hi/2**k)
+        k = left.astype(np.int64)
+        lefted = shift < 0
+        over_hi = np.where(lefted, mant > (np.int64(hi) >> k), rounded > hi)
+        over_lo = np.where(lefted, mant < -(np.int64(-lo) >> k), rounded < lo)
+        bits = np.where(lefted, u << left, rounded.view(_U64))
+
+        w = self.width
+        mask = _U64((1 << w) - 1)
+        bits = bits & mask
+        o = self.overflow
+        if o is Overflow.WRAP and self.sat_bits:
+            n = self.sat_bits
+            if self.signed:  # sign bit := source sign; bits W-N..W-2 := its complement
+                top = _U64(((1 << (n - 1)) - 1) << (w - n))
+                sat = (bits & ~(top | _U64(1 << (w - 1)))) | np.where(neg, _U64(1 << (w - 1)), top)
+            else:            # unsigned: top N bits := 1, whichever way it overflowed
+                sat = bits | _U64(((1 << n) - 1) << (w - n))
+            bits = np.where(over_hi | over_lo, sat, bits)
+        code = bits.view(np.int64)
+        if self.signed:  # sign-extend the W-bit pattern
+            code = (code ^ (1 << (w - 1))) - (1 << (w - 1))
+        if o is Overflow.SAT or o is Overflow.SAT_SYM:
+            code = np.where(over_hi, hi, np.where(over_lo, lo, code))
+        elif o is Overflow.SAT_ZERO:
+            code = np.where(over_hi | over_lo, 0, code)
+        return code.astype(np.int64, copy=False), over_hi | over_lo
+
+    # ------------------------------------------------------------------ result types
+
+    @staticmethod
+    def product_type(a: FixedType, b: FixedType) -> FixedType:
+        """The C++ type of ``a * b``: ``ap_(u)fixed<Wa+Wb, Ia+Ib>`` (AP_TRN, AP_WRAP), signed if either is.
+
+        The header uses this one rule for mixed signedness too (no extra bit): it holds every product
+        exactly, since ``|signed code| <= 2**(Ws-1)`` and ``unsigned code < 2**Wu``.
+        """
+        return FixedType(a.width + b.width, a.integer + b.integer, a.signed or b.signed)
+
+    @staticmethod
+    def sum_type(t: FixedType, n: int) -> FixedType:
+        """Narrowest ``ap_(u)fixed`` (same LSB and signedness, AP_TRN, AP_WRAP) holding any sum of ``n``
+        values of ``t``, i.e. the codes ``n * t.min_code .. n * t.max_code``."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"sum_type: n must be a positive int, got {n!r}")
+        lo, hi = int(n) * t.min_code, int(n) * t.max_code
+        width = max(hi.bit_length(), (-lo - 1).bit_length()) + 1 if t.signed else hi.bit_length()
+        return FixedType(width, width - t.frac, t.signed)

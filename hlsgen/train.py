@@ -1,0 +1,398 @@
+"""QKeras quantization-aware training from a :class:`~hlsgen.config.Config`, with float and PTQ baselines.
+
+Every quantizer of the QAT model is derived from the config's FixedTypes by one table,
+:func:`make_quantizer` (documented in docs/training.md). QKeras rounds half to even (``tf.round``, i.e.
+AP_RND_CONV) and clips (AP_SAT); a type whose modes differ gets one warning naming the layer.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import json  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu  # noqa: E402
+from qkeras.utils import load_qmodel  # noqa: E402
+
+from hlsgen import golden  # noqa: E402
+from hlsgen.config import Config, derive_accum, fan_in  # noqa: E402
+from hlsgen.data import Mnist, load_mnist, to_float  # noqa: E402
+from hlsgen.errors import ConfigError  # noqa: E402
+from hlsgen.fixed import FixedType, Overflow, Rounding  # noqa: E402
+from hlsgen.outdir import atomic_output_dir, check_replaceable  # noqa: E402
+from hlsgen.spec import HardwareSpec, build_spec  # noqa: E402
+
+keras = tf.keras
+
+
+class QuantizerMismatchWarning(UserWarning):
+    """A config type that the QKeras quantizer does not reproduce bit for bit."""
+
+
+# ------------------------------------------------------------------------------ quantizer mapping
+
+def _shifted_call(quantizer, cls, x):
+    """``cls.__call__`` with ``integer`` 0 on ``x * 2**-integer``, scaled back: the same codes and STE,
+    since scaling by a power of two is exact in float32."""
+    integer, quantizer.integer = quantizer.integer, 0
+    try:
+        return cls.__call__(quantizer, x * 2.0**-integer) * 2.0**integer
+    finally:
+        quantizer.integer = integer
+
+
+class hlsgen_quantized_bits(quantized_bits):  # noqa: N801 (QKeras' naming)
+    """``quantized_bits`` for ``integer < 0``, which QKeras 0.9.0 cannot build (it computes ``2**integer``
+    in int32)."""
+
+    def __call__(self, x):
+        return _shifted_call(self, quantized_bits, x)
+
+
+class hlsgen_quantized_relu(quantized_relu):  # noqa: N801
+    """``quantized_relu`` for ``integer < 0`` (see :class:`hlsgen_quantized_bits`)."""
+
+    def __call__(self, x):
+        return _shifted_call(self, quantized_relu, x)
+
+
+CUSTOM_OBJECTS = {"hlsgen_quantized_bits": hlsgen_quantized_bits, "hlsgen_quantized_relu": hlsgen_quantized_relu}
+
+
+def make_quantizer(t: FixedType, relu: bool = False, where: str | None = None):
+    """The QKeras quantizer for values of type ``t`` (alpha=1 everywhere).
+
+    ``ap_fixed<W,I>`` -> ``quantized_bits(W, I-1, keep_negative=True)`` (``symmetric=1`` for AP_SAT_SYM);
+    ``ap_ufixed<W,I>`` -> ``quantized_bits(W, I, keep_negative=False)``, or ``quantized_relu(W, I)`` when
+    ``relu`` (a ReLU output). For a signed type after a ReLU the caller puts a ReLU in front. All of them
+    compute ``clip(round_half_even(x / lsb), min_code, max_code) * lsb``: AP_RND_CONV with AP_SAT.
+    When ``where`` is given and ``t`` has other modes, one :class:`QuantizerMismatchWarning` names it.
+    """
+    if t.signed and t.width < 2:
+        raise ConfigError(f"{where or t}: {t}: QKeras quantizes a 1-bit signed type to +-1; use width >= 2")
+    if where is not None:
+        diffs = quantizer_differences(t)
+        if diffs:
+            warnings.warn(f"{where}: {t}: {'; '.join(diffs)}. The QAT model can differ from the hardware "
+                          "by up to 1 LSB (more on overflow) here", QuantizerMismatchWarning, stacklevel=2)
+    integer = t.integer - 1 if t.signed else t.integer
+    if t.signed:
+        cls = quantized_bits if integer >= 0 else hlsgen_quantized_bits
+        return cls(t.width, integer, symmetric=int(t.overflow is Overflow.SAT_SYM), keep_negative=True, alpha=1)
+    if relu:
+        return (quantized_relu if integer >= 0 else hlsgen_quantized_relu)(t.width, integer)
+    return (quantized_bits if integer >= 0 else hlsgen_quantized_bits)(t.width, integer, keep_negative=False,
+                                                                       alpha=1)
+
+
+def quantizer_differences(t: FixedType) -> list[str]:
+    """How the hardware cast to ``t`` differs from its QKeras quantizer (empty: bit exact)."""
+    diffs = []
+    if t.rounding is not Rounding.RND_CONV:
+        diffs.append(f"hardware rounds AP_{t.rounding.name}, QKeras rounds half to even (AP_RND_CONV)")
+    sat_ok = (Overflow.SAT, Overflow.SAT_SYM)
+    if t.overflow not in sat_ok:
+        diffs.append(f"hardware overflow is AP_{t.overflow.name}, QKeras saturates (AP_SAT)")
+    if t.width > 24:
+        diffs.append("QKeras computes in float32, which holds codes of at most 24 bits exactly")
+    return diffs
+
+
+def _input_differences(t: FixedType) -> list[str]:
+    """The input cast matters only if some pixel / 256 is not exact in ``t``."""
+    grid = np.arange(256) / 256.0
+    exact = np.array_equal(t.quantize(grid).astype(np.float64) * t.lsb, grid)
+    return [] if exact else quantizer_differences(t)
+
+
+def quantized_outputs(cfg: Config) -> dict[str, tuple[str, FixedType]]:
+    """``{QKeras quantizer layer: (golden stage or 'input', its type)}`` in network order."""
+    out = {"input_q": ("input", cfg.input_type)}
+    for layer in cfg.layers:
+        prec = cfg.precision.get(layer.name)
+        if prec is None:
+            continue
+        if layer.has_weights:
+            stage = f"{layer.name}_relu" if layer.activation == "relu" else layer.name
+        elif layer.type == "MaxPooling2D" and prec.result == prec.input:
+            continue
+        else:
+            stage = layer.name
+        out[f"{layer.name}_q"] = (stage, prec.result)
+    return out
+
+
+def quantizer_report(cfg: Config) -> dict[str, list[str]]:
+    """Per config layer (and ``input``): where the QAT model is not bit exact with the hardware, and why."""
+    report: dict[str, list[str]] = {}
+    if diffs := _input_differences(cfg.input_type):
+        report["input"] = diffs
+    for q_name, (_, t) in quantized_outputs(cfg).items():
+        layer = q_name[:-2]
+        if layer == "input":
+            continue
+        diffs = quantizer_differences(t)
+        lc, prec = cfg.layer(layer), cfg.precision[layer]
+        if lc.has_weights and not prec.accum_derived:
+            exact = derive_accum(prec.input, prec.weight, prec.bias, fan_in(lc))
+            if (prec.accum.frac < exact.frac or prec.accum.min_code * prec.accum.lsb > exact.min_code * exact.lsb
+                    or prec.accum.max_code * prec.accum.lsb < exact.max_code * exact.lsb):
+                diffs.append(f"accumulator {prec.accum} is narrower than the exact sum {exact}; QKeras sums "
+                             "without rounding or overflow")
+        if lc.type == "AveragePooling2D":
+            n = int(np.prod(lc.args["pool_size"]))
+            if n & (n - 1):
+                diffs.append(f"QKeras divides by {n} (not a power of two) in float32 before quantizing")
+        if diffs:
+            report[layer] = diffs
+    return report
+
+
+# ------------------------------------------------------------------------------ models
+
+def build_qkeras_model(cfg: Config) -> keras.Model:
+    """The QAT model: QConv2D/QDense with weight and bias quantizers, a ``<layer>_q`` QActivation after
+    every layer that produces a new type, ``input_q`` on the input. Weights are initialised from
+    ``cfg.seed``. Warns (once per layer) where a quantizer is not bit exact with the hardware."""
+    return _build(cfg, quantized=True)
+
+
+def build_float_model(cfg: Config) -> keras.Model:
+    """The same network in plain Keras (float32), layer names as in the config."""
+    return _build(cfg, quantized=False)
+
+
+def _build(cfg: Config, quantized: bool) -> keras.Model:
+    keras.utils.set_random_seed(cfg.seed)
+    report = quantizer_report(cfg) if quantized else {}
+    for where, diffs in report.items():
+        warnings.warn(f"{where}: QKeras cannot express this exactly: {'; '.join(diffs)}",
+                      QuantizerMismatchWarning, stacklevel=3)
+    inp = keras.Input(cfg.input_shape, name="input")
+    x = inp
+    if quantized:
+        x = QActivation(make_quantizer(cfg.input_type), name="input_q")(x)
+
+    def quantize(x, name: str, t: FixedType, relu: bool = False):
+        if relu and t.signed:
+            x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        return QActivation(make_quantizer(t, relu=relu and not t.signed), name=f"{name}_q")(x)
+
+    layers = list(cfg.layers)
+    for i, layer in enumerate(layers):
+        a, name = layer.args, layer.name
+        prec = cfg.precision.get(name)
+        if layer.has_weights:
+            common = dict(use_bias=a["use_bias"], name=name)
+            if layer.type == "Conv2D":
+                common.update(filters=a["filters"], kernel_size=tuple(a["kernel_size"]),
+                              strides=tuple(a["strides"]), padding=a["padding"])
+            else:
+                common.update(units=a["units"])
+            if not quantized:
+                cls = keras.layers.Conv2D if layer.type == "Conv2D" else keras.layers.Dense
+                x = cls(activation=layer.activation, **common)(x)
+                continue
+            cls = QConv2D if layer.type == "Conv2D" else QDense
+            x = cls(kernel_quantizer=make_quantizer(prec.weight), bias_quantizer=make_quantizer(prec.bias),
+                    **common)(x)
+            if i + 1 < len(layers) and layers[i + 1].type == "BatchNormalization":
+                continue  # its quantizer goes after the batch norm, which folds into this layer
+            x = quantize(x, name, prec.result, relu=layer.activation == "relu")
+            if layer.activation == "softmax":
+                x = keras.layers.Activation("softmax", name=f"{name}_softmax")(x)
+        elif layer.type == "BatchNormalization":
+            x = keras.layers.BatchNormalization(momentum=a["momentum"], epsilon=a["epsilon"], name=name)(x)
+            if quantized:
+                prev = layers[i - 1].name
+                x = quantize(x, prev, cfg.precision[prev].result)
+        elif layer.type in ("MaxPooling2D", "AveragePooling2D"):
+            cls = getattr(keras.layers, layer.type)
+            x = cls(pool_size=tuple(a["pool_size"]), strides=tuple(a["strides"]), padding=a["padding"],
+                    name=name)(x)
+            if quantized and (layer.type == "AveragePooling2D" or prec.result != prec.input):
+                x = quantize(x, name, prec.result)
+        elif layer.type == "Flatten":
+            x = keras.layers.Flatten(name=name)(x)
+        elif layer.type == "Dropout":
+            x = keras.layers.Dropout(a["rate"], name=name)(x)
+        else:  # Activation
+            x = keras.layers.Activation(layer.activation, name=name)(x)
+            if quantized and layer.activation != "softmax":
+                x = quantize(x, name, prec.result, relu=layer.activation == "relu")
+    return keras.Model(inp, x, name=f"{cfg.name}_{'qat' if quantized else 'float'}")
+
+
+def _ends_in_softmax(cfg: Config) -> bool:
+    return any(layer.activation == "softmax" for layer in cfg.layers)
+
+
+def _optimizer(cfg: Config):
+    cls = {"adadelta": keras.optimizers.Adadelta, "adam": keras.optimizers.Adam,
+           "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[cfg.train.optimizer]
+    return cls(learning_rate=cfg.train.learning_rate)
+
+
+# ------------------------------------------------------------------------------ training and metrics
+
+@dataclass
+class TrainResult:
+    """The trained models, the exported QAT spec and the metrics (as written to metrics.json)."""
+
+    qat_model: keras.Model
+    float_model: keras.Model
+    spec: HardwareSpec
+    metrics: dict[str, Any]
+
+
+def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int, verbose: int):
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = _build(cfg, quantized)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=not _ends_in_softmax(cfg))
+    model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=["accuracy"])
+    start = time.perf_counter()
+    hist = model.fit(x, y, batch_size=cfg.train.batch_size, epochs=epochs, shuffle=True, verbose=verbose)
+    seconds = time.perf_counter() - start
+    if verbose:
+        print(f"{'qat' if quantized else 'float'}: {epochs} epochs on {len(x)} images in {seconds:.1f} s, "
+              f"loss {hist.history['loss'][-1]:.4f}, train accuracy {hist.history['accuracy'][-1]:.4f}")
+    return model, seconds
+
+
+def _labels(out: np.ndarray) -> np.ndarray:
+    return out if out.ndim == 1 else np.argmax(out.reshape(len(out), -1), axis=-1)
+
+
+def input_codes(cfg: Config, images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) -> input codes (N, 28, 28, 1): pixel / 256 cast to the input type."""
+    return cfg.input_type.quantize(to_float(images).astype(np.float64)).astype(np.int64)
+
+
+def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: np.ndarray,
+              batch_size: int = 1000) -> dict[str, Any]:
+    """QKeras vs golden on ``images``: argmax agreement, and per quantizer the largest |difference| in LSBs
+    between its output and the golden stage of the same type."""
+    outs = quantized_outputs(cfg)
+    probe = keras.Model(qat_model.inputs, [qat_model.get_layer(n).output for n in outs] + [qat_model.output])
+    preds = probe.predict(to_float(images), batch_size=batch_size, verbose=0)
+    codes = input_codes(cfg, images)
+    result = golden.run(spec, codes)
+    layers = {}
+    for (q_name, (stage, t)), q in zip(outs.items(), preds[:-1], strict=True):
+        gold = codes if stage == "input" else result.trace[stage]
+        scaled = q.astype(np.float64) / t.lsb
+        rounded = np.rint(scaled)
+        diff = np.abs(rounded - gold.reshape(rounded.shape))
+        layers[q_name] = {"stage": stage, "type": str(t), "max_lsb": int(diff.max(initial=0)),
+                          "mismatches": int(np.count_nonzero(diff)), "off_grid": int(np.count_nonzero(scaled != rounded)),
+                          "values": int(diff.size)}
+    qk, gd = _labels(preds[-1]), _labels(result.output)
+    return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers,
+            "_labels": (qk, gd)}
+
+
+def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: int | None = None,
+                 n_test: int | None = None, verbose: int = 1) -> TrainResult:
+    """Train the float and the QAT model with the same budget (seeded, deterministic on CPU), then measure
+    float, naive-PTQ, QAT and golden accuracy on the test set and the QKeras/golden agreement."""
+    from hlsgen.export import export_spec, ptq_codes
+
+    data = data.subset(n_train, n_test)
+    epochs = epochs or cfg.train.epochs
+    x, y = to_float(data.x_train), data.y_train.astype(np.int64)
+    float_model, t_float = _fit(cfg, False, x, y, epochs, verbose)
+    qat_model, t_qat = _fit(cfg, True, x, y, epochs, verbose)
+
+    start = time.perf_counter()
+    y_test = data.y_test.astype(np.int64)
+    float_acc = float(np.mean(_labels(float_model.predict(to_float(data.x_test), batch_size=1000, verbose=0))
+                              == y_test))
+    codes = input_codes(cfg, data.x_test)
+    ptq_spec = build_spec(cfg, ptq_codes(cfg, float_model))
+    ptq_acc = float(np.mean(_labels(golden.run(ptq_spec, codes).output) == y_test))
+    spec = export_spec(cfg, qat_model)
+    agree = agreement(cfg, qat_model, spec, data.x_test)
+    qk_labels, gold_labels = agree.pop("_labels")
+    metrics = {
+        "float": {"accuracy": float_acc},
+        "ptq": {"accuracy": ptq_acc},
+        "qat": {"accuracy": float(np.mean(qk_labels == y_test))},
+        "golden": {"accuracy": float(np.mean(gold_labels == y_test))},
+        "test_images": len(data.x_test),
+        "train_images": len(data.x_train),
+        "epochs": epochs,
+        "seconds": {"float_train": round(t_float, 2), "qat_train": round(t_qat, 2),
+                    "evaluate": round(time.perf_counter() - start, 2)},
+        "agreement": agree,
+        "quantizer_mismatches": quantizer_report(cfg),
+        "config_digest": cfg.digest(),
+        "data": data.source,
+    }
+    return TrainResult(qat_model, float_model, spec, metrics)
+
+
+# ------------------------------------------------------------------------------ command and files
+
+def train_command(cfg: Config, output: Path | None = None, epochs: int | None = None,
+                  force: bool = False, verbose: int = 1) -> dict[str, Any]:
+    """``hlsgen train``: train, print the accuracy table and write ``<output>/train/`` atomically
+    (qat_model.h5, float_model.h5, spec.json + weights.npz, config.yaml, metrics.json)."""
+    target = Path(output or cfg.output_dir) / "train"
+    check_replaceable(target, force)  # fail before spending minutes on training
+    data = load_mnist(cfg.data.path)
+    start = time.perf_counter()
+    result = train_models(cfg, data, epochs=epochs, verbose=verbose)
+    metrics = result.metrics
+    metrics["seconds"]["total"] = round(time.perf_counter() - start, 2)
+    with atomic_output_dir(target, force=force, kind="train") as tmp:
+        save_model(result.qat_model, tmp / "qat_model.h5")
+        save_model(result.float_model, tmp / "float_model.h5")
+        result.spec.save(tmp)
+        (tmp / "config.yaml").write_text(cfg.resolved_yaml())
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(format_metrics(metrics))
+    print(f"wrote {target}")
+    return metrics
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """The four accuracies and the agreement as a small text table."""
+    what = {"float": "Keras float32", "ptq": "float weights rounded into the types, golden model",
+            "qat": "QKeras quantization-aware", "golden": "exported QAT spec, golden model (= hardware)"}
+    lines = [f"{'model':<8}{'accuracy':>9}  what"]
+    lines += [f"{k:<8}{metrics[k]['accuracy']:>9.4f}  {v}" for k, v in what.items()]
+    agree = metrics["agreement"]
+    worst = ", ".join(f"{n} {d['max_lsb']}" for n, d in agree["layers"].items())
+    lines.append(f"QKeras vs golden: argmax agrees on {agree['argmax']:.4f} of {agree['images']} test images; "
+                 f"max |diff| in LSBs: {worst}")
+    return "\n".join(lines)
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """HDF5 without optimizer state (what :func:`load_trained` reads); Keras' legacy-format and QKeras'
+    quantizer-serialization notices are silenced, they are expected here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*HDF5 file.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*keras.constraints.serialize.*", category=UserWarning)
+        model.save(path, include_optimizer=False)
+
+
+def load_trained(directory: str | Path) -> tuple[keras.Model, keras.Model]:
+    """``(qat_model, float_model)`` from a ``train/`` directory written by :func:`train_command` (or its
+    parent output directory)."""
+    directory = Path(directory)
+    if not (directory / "qat_model.h5").exists() and (directory / "train" / "qat_model.h5").exists():
+        directory = directory / "train"
+    qat = load_qmodel(str(directory / "qat_model.h5"), custom_objects=dict(CUSTOM_OBJECTS), compile=False)
+    flt = keras.models.load_model(str(directory / "float_model.h5"), compile=False)
+    return qat, flt

@@ -1,0 +1,118 @@
+"""Data loading: npz and IDX (raw and gzip), search order, and one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hlsgen.data import ENV_VAR, load_mnist, read_idx, to_float
+from hlsgen.errors import DataError
+
+SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "mnist-10k.npz"
+
+
+def fake_arrays(n_train=12, n_test=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool) -> None:
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload) if gz else payload)
+
+
+def test_npz_round_trip(tmp_path):
+    arrays = fake_arrays()
+    np.savez(tmp_path / "m.npz", **arrays)
+    data = load_mnist(tmp_path / "m.npz")
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(getattr(data, key), value)
+    assert data.x_train.dtype == np.uint8
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder(tmp_path, gz):
+    arrays = fake_arrays(seed=1)
+    names = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+             "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+    for key, name in names.items():
+        write_idx(tmp_path / (name + (".gz" if gz else "")), arrays[key], gz)
+    data = load_mnist(tmp_path)
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(getattr(data, key), value)
+
+
+def test_env_var_is_second_choice(tmp_path, monkeypatch):
+    arrays = fake_arrays(seed=2)
+    np.savez(tmp_path / "env.npz", **arrays)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "env.npz"))
+    np.testing.assert_array_equal(load_mnist().x_test, arrays["x_test"])
+    other = fake_arrays(seed=3)
+    np.savez(tmp_path / "cfg.npz", **other)
+    np.testing.assert_array_equal(load_mnist(tmp_path / "cfg.npz").x_test, other["x_test"])
+
+
+def test_missing_file_names_origin(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "nope.npz"))
+    with pytest.raises(DataError, match=r"nope\.npz: MNIST file not found \(from HLSGEN_DATA\); set data.path"):
+        load_mnist()
+
+
+def test_corrupt_and_wrong_shape(tmp_path):
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match=r"junk\.npz: cannot read as \.npz"):
+        load_mnist(tmp_path / "junk.npz")
+    arrays = fake_arrays()
+    arrays["x_test"] = arrays["x_test"][:, :27]
+    np.savez(tmp_path / "shape.npz", **arrays)
+    with pytest.raises(DataError, match=r"x_test has shape \(5, 27, 28\), expected \(N, 28, 28\)"):
+        load_mnist(tmp_path / "shape.npz")
+    arrays = fake_arrays()
+    del arrays["y_train"]
+    np.savez(tmp_path / "keys.npz", **arrays)
+    with pytest.raises(DataError, match="missing y_train"):
+        load_mnist(tmp_path / "keys.npz")
+
+
+def test_truncated_idx(tmp_path):
+    write_idx(tmp_path / "a", np.zeros((2, 3), np.uint8), gz=False)
+    (tmp_path / "a").write_bytes((tmp_path / "a").read_bytes()[:-1])
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(tmp_path / "a")
+
+
+def test_no_source_offline(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    import tensorflow.keras.datasets.mnist as kmnist
+
+    def offline(*_a, **_k):
+        raise OSError("URL fetch failure: no network")
+
+    monkeypatch.setattr(kmnist, "load_data", offline)
+    with pytest.raises(DataError, match=r"Keras' download failed \(URL fetch failure: no network\); set data.path"):
+        load_mnist()
+
+
+def test_to_float_is_exact_pixel_over_256():
+    x = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    f = to_float(x)
+    assert f.shape == (1, 16, 16, 1) and f.dtype == np.float32
+    np.testing.assert_array_equal(f[..., 0] * 256, x.astype(np.float32))
+
+
+@pytest.mark.skipif(not SHARED_NPZ.exists(), reason="shared MNIST file not present")
+def test_shared_file_matches_readme():
+    data = load_mnist(SHARED_NPZ)
+    assert data.x_train.shape == (10000, 28, 28) and data.x_test.shape == (10000, 28, 28)
+    import hashlib
+
+    assert hashlib.sha256(data.x_test.tobytes()).hexdigest().startswith("6d87418db22cc802")

@@ -1,0 +1,147 @@
+"""Golden model: hand-worked layers, Keras as the oracle for convolution geometry, and the trace."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+
+from hlsgen import golden
+from hlsgen.config import config_from_dict, derive_accum
+from hlsgen.fixed import FixedType
+from hlsgen.spec import HardwareSpec, Stage, build_spec
+
+T = FixedType.parse
+
+
+def dense_stage(x_t, w_t, b_t, r_t, w, b, accum=None):
+    w = np.asarray(w, dtype=np.int64)
+    acc = accum or derive_accum(x_t, w_t, b_t, w.shape[0])
+    return Stage("d", "dense", (w.shape[0],), (w.shape[1],), x_t, r_t, w_t, b_t, acc, w,
+                 np.asarray(b, dtype=np.int64), MappingProxyType({}))
+
+
+def test_two_by_two_conv_by_hand():
+    x_t, w_t, b_t = T("ap_ufixed<4,0>"), T("ap_fixed<4,1>"), T("ap_fixed<4,1>")
+    r_t = T("ap_fixed<6,2,AP_RND_CONV,AP_SAT>")
+    w = np.array([[1, -2], [3, 4]]).reshape(2, 2, 1, 1)
+    stage = Stage("c", "conv2d", (3, 3, 1), (2, 2, 1), x_t, r_t, w_t, b_t, derive_accum(x_t, w_t, b_t, 4),
+                  w, np.array([2]), MappingProxyType({"kernel_size": [2, 2], "strides": [1, 1], "padding": "valid"}))
+    x = np.arange(1, 10).reshape(1, 3, 3, 1)
+    out, overflow = golden.STAGE_FUNCTIONS["conv2d"](stage, x)
+    # products at 2^-7; bias 2 * 2^-3 = 32 * 2^-7. Window (0,0): 1 - 4 + 12 + 20 + 32 = 61 -> 61/8 = 7.625 -> 8
+    # (0,1): 67 -> 8.375 -> 8; (1,0): 79 -> 9.875 -> 10; (1,1): 85 -> 10.625 -> 11  (result LSB 2^-4)
+    assert out[..., 0].tolist() == [[[8, 8], [10, 11]]]
+    assert overflow == 0
+
+
+def test_dense_ties_hand_worked():
+    # x in ap_fixed<8,3> (LSB 1/32), w in ap_fixed<8,1> (LSB 1/128): product LSB 1/4096.
+    # Result ap_fixed<8,6,mode,AP_SAT> has LSB 1/4: one result LSB = 1024 product LSBs.
+    # Choose dot products of 2.5, 3.5, -2.5 result LSBs and, with a bias, 2.5 again:
+    x_t, w_t, b_t = T("ap_fixed<8,3>"), T("ap_fixed<8,1>"), T("ap_fixed<8,1>")
+    x = np.array([[32, 16, -8]])                      # 1.0, 0.5, -0.25
+    w = np.array([[80, 112, -80, 64],                 # 32*80 = 2560 = 2.5 * 1024
+                  [0, 0, 0, 0],
+                  [0, 0, 0, 0]])
+    b = [0, 0, 0, 16]                                 # 16/128 = 0.125 = 512/4096: 2048 + 512 = 2560
+    for mode, expected in [("AP_RND_CONV", [2, 4, -2, 2]), ("AP_RND", [3, 4, -2, 3]),
+                           ("AP_RND_INF", [3, 4, -3, 3]), ("AP_RND_ZERO", [2, 3, -2, 2]),
+                           ("AP_RND_MIN_INF", [2, 3, -3, 2]), ("AP_TRN", [2, 3, -3, 2]),
+                           ("AP_TRN_ZERO", [2, 3, -2, 2])]:
+        stage = dense_stage(x_t, w_t, b_t, T(f"ap_fixed<8,6,{mode},AP_SAT>"), w, b)
+        out, overflow = golden.STAGE_FUNCTIONS["dense"](stage, x)
+        assert out[0].tolist() == expected, mode
+        assert overflow == 0
+
+
+def test_saturating_relu_by_hand():
+    stage = Stage("r", "relu", (6,), (6,), T("ap_fixed<12,6>"), T("ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"))
+    x = np.array([[-100, 0, 50, 51, 53, 5000]])  # LSB 1/64 -> result LSB 1/32: halve, ties to even
+    out, overflow = golden.STAGE_FUNCTIONS["relu"](stage, x)
+    assert out[0].tolist() == [0, 0, 25, 26, 26, 255]
+    assert overflow == 1
+
+
+def test_narrow_accumulator_rounds_each_product():
+    # accum with fewer fraction bits than the product: every product is truncated on assignment
+    x_t, w_t, b_t = T("ap_ufixed<4,0>"), T("ap_fixed<4,1>"), T("ap_fixed<4,1>")
+    acc_t = T("ap_fixed<10,4>")                      # LSB 1/64, product LSB 1/128
+    x = np.array([[1, 1, 1]])                        # 1/16 each
+    w = np.array([[1], [1], [1]])                    # 1/8: product 1/128 -> floor to 0 in accum
+    stage = dense_stage(x_t, w_t, b_t, T("ap_fixed<10,4>"), w, [0], accum=acc_t)
+    out, _ = golden.STAGE_FUNCTIONS["dense"](stage, x)
+    assert out[0].tolist() == [0]                    # exact sum 3/128 would give code 1
+
+
+def test_maxpool_and_flatten_order():
+    t = T("ap_ufixed<8,3>")
+    pool = Stage("p", "maxpool", (4, 4, 2), (2, 2, 2), t, t,
+                 params=MappingProxyType({"pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}))
+    x = np.arange(32).reshape(1, 4, 4, 2)
+    out, _ = golden.STAGE_FUNCTIONS["maxpool"](pool, x)
+    assert out[0, :, :, 0].tolist() == [[10, 14], [26, 30]]
+    flat, _ = golden.STAGE_FUNCTIONS["flatten"](pool, out)
+    assert flat[0].tolist() == [10, 11, 14, 15, 26, 27, 30, 31]  # channels-last
+
+
+def small_config(padding="valid", strides=1, softmax="none") -> dict:
+    return {
+        "name": "tiny",
+        "model": {"input_shape": [9, 8, 2], "layers": [
+            {"type": "Conv2D", "name": "c1", "filters": 3, "kernel_size": [3, 2], "strides": strides,
+             "padding": padding, "activation": "relu"},
+            {"type": "MaxPooling2D", "name": "p1", "pool_size": 2, "padding": padding},
+            {"type": "Flatten", "name": "f"},
+            {"type": "Dense", "name": "d1", "units": 5, "activation": "softmax"},
+        ]},
+        "precision": {"input": "ap_ufixed<8,0>",
+                      "layers": {"c1": {"result": "ap_ufixed<8,2,AP_RND_CONV,AP_SAT>"}}},
+        "hls": {"softmax": softmax},
+    }
+
+
+def random_spec(raw: dict, seed: int = 0) -> HardwareSpec:
+    cfg = config_from_dict(raw)
+    rng = np.random.default_rng(seed)
+    codes = {}
+    for layer in cfg.layers:
+        if layer.has_weights:
+            p = cfg.precision[layer.name]
+            shape = ((*layer.args["kernel_size"], layer.input_shape[-1], layer.output_shape[-1])
+                     if layer.type == "Conv2D" else (layer.input_shape[-1], layer.output_shape[-1]))
+            codes[layer.name] = (rng.integers(p.weight.min_code, p.weight.max_code + 1, shape),
+                                 rng.integers(p.bias.min_code, p.bias.max_code + 1, shape[-1]))
+    return build_spec(cfg, codes)
+
+
+@pytest.mark.parametrize("padding,strides", [("valid", 1), ("same", 1), ("same", 2), ("valid", 2)])
+def test_conv_accumulator_matches_keras_float64(padding, strides):
+    """Keras in float64 computes the exact accumulator values: the geometry (padding, strides,
+    weight layout) must agree with ours."""
+    tf = pytest.importorskip("tensorflow")
+    spec = random_spec(small_config(padding, strides), seed=strides)
+    conv = spec.stage("c1")
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (4, 9, 8, 2))
+    layer = tf.keras.layers.Conv2D(3, (3, 2), strides=strides, padding=padding, dtype="float64")
+    layer.build((None, 9, 8, 2))
+    layer.set_weights([conv.weight_codes * conv.weight_t.lsb, conv.bias_codes * conv.bias_t.lsb])
+    expected = layer(x * spec.input_t.lsb).numpy()
+    trace = golden.run(spec, x).trace
+    np.testing.assert_array_equal(trace["c1"], conv.result_t.quantize(expected))
+    assert trace["c1"].shape[1:] == conv.output_shape
+
+
+def test_run_returns_trace_of_every_stage_and_counts():
+    spec = random_spec(small_config(), seed=3)
+    x = np.random.default_rng(1).integers(0, 256, (6, 9, 8, 2))
+    result = golden.run(spec, x)
+    assert list(result.trace) == [s.name for s in spec.stages] == ["c1", "c1_relu", "p1", "f", "d1"]
+    assert result.output.shape == (6, 5)
+    for name, stats in result.stats.items():
+        assert stats.total == result.trace[name].size
+        assert 0 <= stats.overflow <= stats.total
+    with pytest.raises(ValueError, match="outside ap_ufixed<8,0>"):
+        golden.run(spec, x + 1)
