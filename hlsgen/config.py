@@ -21,6 +21,7 @@ import yaml
 
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType
+from hlsgen.softmax import ceillog2
 from hlsgen.layers import (
     ACTIVATIONS,
     LAYER_SCHEMAS,
@@ -55,11 +56,15 @@ DEFAULTS: dict[str, Any] = {
             "bias": "ap_fixed<8,1>",
             "result": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>",
         },
-        # The softmax output and hls4ml's lookup tables (hls4ml's own defaults, made explicit).
+        # The softmax output and hls4ml's lookup tables and sums (hls4ml's own defaults, made
+        # explicit). inp_norm (the type of max(x) - x in `stable`) is derived unless given.
         "softmax": {
             "result": "ap_ufixed<8,0,AP_RND_CONV,AP_SAT>",
             "exp_table": "ap_fixed<18,8,AP_RND,AP_SAT>",
             "inv_table": "ap_fixed<18,8,AP_RND,AP_SAT>",
+            "accum": "ap_fixed<18,8,AP_RND,AP_SAT>",
+            "inv_input": "ap_fixed<18,8,AP_RND,AP_SAT>",
+            "inp_norm": None,
             "table_size": 1024,
         },
         "layers": {},
@@ -111,10 +116,15 @@ class LayerPrecision:
 
 @dataclass(frozen=True)
 class SoftmaxConfig:
+    """hls4ml softmax settings. ``inp_norm`` None: derived from the logits type (see spec.py)."""
+
     implementation: str
     result: FixedType
     exp_table: FixedType
     inv_table: FixedType
+    accum: FixedType
+    inv_input: FixedType
+    inp_norm: FixedType | None
     table_size: int
 
 
@@ -169,7 +179,10 @@ class Config:
 
     def resolved_yaml(self) -> str:
         """The full config, defaults and derived types included, as YAML."""
-        return yaml.safe_dump(_thaw(self.resolved), sort_keys=False, width=110)
+        derived = [n for n, p in self.precision.items() if p.accum_derived]
+        head = (f"# resolved config{f' of {self.source}' if self.source else ''}: every default filled in.\n"
+                f"# accum derived (overflow-free) for: {', '.join(derived) or 'none'}\n")
+        return head + yaml.safe_dump(_thaw(self.resolved), sort_keys=False, width=110)
 
     def digest(self) -> str:
         """Hash of everything that determines the trained model and the project."""
@@ -332,9 +345,8 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
         "precision": {
             "input": str(input_type),
             "softmax": {
-                "result": str(softmax.result),
-                "exp_table": str(softmax.exp_table),
-                "inv_table": str(softmax.inv_table),
+                **{k: str(getattr(softmax, k)) for k in ("result", "exp_table", "inv_table", "accum", "inv_input")},
+                "inp_norm": str(softmax.inp_norm) if softmax.inp_norm else "derived from the logits type",
                 "table_size": softmax.table_size,
             },
             "layers": resolved_prec,
@@ -463,8 +475,6 @@ def _parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...
         precision[layer.name] = lp
         resolved[layer.name] = {k: str(getattr(lp, k)) for k in ("input", "weight", "bias", "accum", "result")
                                 if getattr(lp, k) is not None}
-        if lp.accum_derived:
-            resolved[layer.name]["accum"] += "  # derived: overflow-free"
         current = lp.result
     return precision, resolved
 
@@ -508,13 +518,13 @@ def _parse_softmax(raw: Mapping[str, Any], implementation: str) -> SoftmaxConfig
     if size & (size - 1):
         raise ConfigError(f"precision.softmax.table_size: must be a power of two (hls4ml indexes the "
                           f"tables with the input's top bits), got {size}")
-    return SoftmaxConfig(
-        implementation=implementation,
-        result=parse_type("precision.softmax.result", s["result"]),
-        exp_table=parse_type("precision.softmax.exp_table", s["exp_table"]),
-        inv_table=parse_type("precision.softmax.inv_table", s["inv_table"]),
-        table_size=size,
-    )
+    types = {k: parse_type(f"precision.softmax.{k}", s[k])
+             for k in ("result", "exp_table", "inv_table", "accum", "inv_input")}
+    inp_norm = parse_type("precision.softmax.inp_norm", s["inp_norm"]) if s["inp_norm"] is not None else None
+    if ceillog2(size) > types["inv_input"].width:
+        raise ConfigError(f"precision.softmax.table_size: {size} entries need {ceillog2(size)} address bits, "
+                          f"more than inv_input {types['inv_input']} has")
+    return SoftmaxConfig(implementation=implementation, inp_norm=inp_norm, table_size=size, **types)
 
 
 def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):

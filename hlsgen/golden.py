@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from hlsgen import softmax
 from hlsgen.fixed import FixedType
 from hlsgen.spec import HardwareSpec, Stage
 
@@ -164,6 +165,10 @@ def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     return _linear(stage, m)
 
 
+def _softmax(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
+    return softmax.softmax(x, stage.input_t, stage.result_t, stage.params), 0
+
+
 def _flatten(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     return x.reshape(x.shape[0], -1), 0  # channels-last order, as Keras and hls4ml flatten
 
@@ -175,4 +180,5 @@ STAGE_FUNCTIONS = {
     "linear": _linear,
     "maxpool": _maxpool,
     "flatten": _flatten,
+    "softmax": _softmax,
 }

@@ -212,9 +212,22 @@ def _append_softmax(stages: list[Stage], cfg: Config, layer, name: str) -> None:
     sm = cfg.softmax
     if sm.implementation == "none":
         return  # logits out
-    params = {"implementation": sm.implementation, "table_size": sm.table_size,
-              "exp_table_t": str(sm.exp_table), "inv_table_t": str(sm.inv_table)}
-    stages.append(Stage(name, "softmax", layer.output_shape, layer.output_shape, _last_t(stages, cfg), sm.result,
+    logits_t = _last_t(stages, cfg)
+    params: dict[str, Any] = {"implementation": sm.implementation}
+    if sm.implementation in ("stable", "latency"):
+        # hls4ml's default inp_norm_t, ap_ufixed<W-1,I-1> wrapping, wraps a difference max - x of
+        # 2**(I-1) or more back to a small one. ap_ufixed<W,I> saturating holds every difference.
+        norm_t = sm.inp_norm or FixedType.parse(f"ap_ufixed<{logits_t.width},{logits_t.integer},AP_TRN,AP_SAT>")
+        addr_t = norm_t if sm.implementation == "stable" else logits_t
+        params.update(
+            exp_table_size=min(sm.table_size, 2**addr_t.width),  # the address is at most the type's bits
+            inv_table_size=sm.table_size,
+            exp_table_t=str(sm.exp_table), inv_table_t=str(sm.inv_table), accum_t=str(sm.accum),
+            inv_inp_t=str(sm.inv_input),
+        )
+        if sm.implementation == "stable":
+            params["inp_norm_t"] = str(norm_t)
+    stages.append(Stage(name, "softmax", layer.output_shape, layer.output_shape, logits_t, sm.result,
                         params=MappingProxyType(params), source=layer.name))
 
 

@@ -61,7 +61,8 @@ def test_resolved_yaml_round_trips_and_names_derived_types():
     text = cfg.resolved_yaml()
     data = yaml.safe_load(text)
     assert data["precision"]["layers"]["fc1"]["input"] == "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"
-    assert "derived" in data["precision"]["layers"]["fc1"]["accum"]
+    assert data["precision"]["layers"]["fc1"]["accum"] == "ap_fixed<25,13>"
+    assert "# accum derived (overflow-free) for: conv1, fc1, fc2" in text
     assert data["hls"]["reuse_factor"]["fc2"] == 64
     assert cfg.digest() == load_config(MNIST_YAML).digest()
 
