@@ -22,6 +22,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate a config and print it resolved (defaults, derived types)")
     p.add_argument("config", help="YAML config file")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("train", help="train float and QAT models; report float, PTQ, QAT and golden accuracy")
+    p.add_argument("config", help="YAML config file")
+    p.add_argument("--output", help="output directory (default: the config's output_dir)")
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--force", action="store_true", help="replace an output directory hlsgen did not create")
+    p.set_defaults(func=_cmd_train)
     return parser
 
 
@@ -30,6 +37,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     sys.stdout.write(cfg.resolved_yaml())
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hlsgen.config import load_config
+    from hlsgen.errors import UsageError
+
+    cfg = load_config(args.config)
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError(f"--epochs: must be >= 1, got {args.epochs}")
+    from hlsgen.train import train_command
+
+    train_command(cfg, Path(args.output) if args.output else None, args.epochs, args.force)
     return 0
 
 

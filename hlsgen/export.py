@@ -53,9 +53,9 @@ def export_codes(cfg: Config, qat_model) -> Codes:
         b = _quantized(kl, "bias") if kl.use_bias else np.zeros(kl.kernel.shape[-1])
         bn = _batchnorm_after(cfg, i)
         if bn is not None:
-            warnings.warn(f"{layer.name}: BatchNormalization {bn.name} is folded into the quantized weights "
-                          "after QAT and the result rounded again into "
-                          f"{prec.weight} / {prec.bias}; the hardware is not bit exact with the QAT model here",
+            warnings.warn(f"{layer.name}: BatchNormalization {bn.name} is folded into the quantized "
+                          f"weights after QAT and the result rounded again into {prec.weight} / {prec.bias}; "
+                          "the hardware is not bit exact with the QAT model here",
                           FoldingWarning, stacklevel=2)
             w, b = fold_batchnorm(w, b, _keras_layer(qat_model, bn.name))
             codes[layer.name] = (round_codes(prec.weight, w), round_codes(prec.bias, b))
@@ -98,14 +98,15 @@ def exact_codes(t: FixedType, values: np.ndarray, what: str) -> np.ndarray:
     off = ~(scaled == codes)  # NaN counts as off the grid
     if off.any():
         idx = tuple(int(i) for i in np.argwhere(off)[0])
-        raise HlsgenError(f"{what}[{', '.join(map(str, idx))}] = {float(values[idx])!r} is not a multiple of the "
-                          f"LSB {t.lsb:g} of {t} ({int(off.sum())} such values): the model's quantizer does "
-                          "not match the config")
+        raise HlsgenError(f"{what}[{', '.join(map(str, idx))}] = {float(values[idx])!r} is not a multiple of "
+                          f"the LSB {t.lsb:g} of {t} ({int(off.sum())} such values): the model's quantizer "
+                          "does not match the config")
     bad = (codes < t.min_code) | (codes > t.max_code)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise HlsgenError(f"{what}[{', '.join(map(str, idx))}] = {float(values[idx])!r} (code {int(codes[idx])}) "
-                          f"is outside {t} [{t.min_code}, {t.max_code}] ({int(bad.sum())} such values)")
+        raise HlsgenError(f"{what}[{', '.join(map(str, idx))}] = {float(values[idx])!r} "
+                          f"(code {int(codes[idx])}) is outside {t} [{t.min_code}, {t.max_code}] "
+                          f"({int(bad.sum())} such values)")
     return codes.astype(np.int64)
 
 
@@ -150,4 +151,5 @@ def _keras_layer(model, name: str):
     try:
         return model.get_layer(name)
     except ValueError:
-        raise HlsgenError(f"{name}: the model has no layer of that name (was it built from this config?)") from None
+        raise HlsgenError(f"{name}: the model has no layer of that name (was it built from this config?)"
+                          ) from None

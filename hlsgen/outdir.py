@@ -47,6 +47,9 @@ def atomic_output_dir(target: str | Path, force: bool = False, kind: str = "outp
     except OSError as err:
         raise UsageError(f"{target.parent}: cannot create output directory ({err.strerror})") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the result should look like any mkdir
     try:
         yield tmp
         (tmp / MARKER).write_text(json.dumps({"tool": "hlsgen", "version": __version__, "kind": kind}) + "\n")

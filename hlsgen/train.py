@@ -27,6 +27,7 @@ from hlsgen import golden  # noqa: E402
 from hlsgen.config import Config, derive_accum, fan_in  # noqa: E402
 from hlsgen.data import Mnist, load_mnist, to_float  # noqa: E402
 from hlsgen.errors import ConfigError  # noqa: E402
+from hlsgen.export import export_spec, ptq_codes  # noqa: E402
 from hlsgen.fixed import FixedType, Overflow, Rounding  # noqa: E402
 from hlsgen.outdir import atomic_output_dir, check_replaceable  # noqa: E402
 from hlsgen.spec import HardwareSpec, build_spec  # noqa: E402
@@ -51,11 +52,31 @@ def _shifted_call(quantizer, cls, x):
 
 
 class hlsgen_quantized_bits(quantized_bits):  # noqa: N801 (QKeras' naming)
-    """``quantized_bits`` for ``integer < 0``, which QKeras 0.9.0 cannot build (it computes ``2**integer``
-    in int32)."""
+    """``quantized_bits`` with the same forward values, and two additions. ``integer < 0`` works (QKeras
+    0.9.0 computes ``2**integer`` in int32 and fails). With ``clip=True`` the input is first clipped to the
+    representable range, so the straight-through gradient is zero where the output saturates, as in
+    ``quantized_relu``: plain ``quantized_bits`` passes gradient through saturation, and a saturated logit
+    then drifts without bound (the reference model's QAT collapses; see docs/training.md)."""
+
+    def __init__(self, *args, clip: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clip = clip
 
     def __call__(self, x):
-        return _shifted_call(self, quantized_bits, x)
+        if self.clip:
+            unsigned = self.bits - self.keep_negative
+            lsb = 2.0 ** (self.integer - unsigned)
+            lo = -(2.0**unsigned - self.symmetric) * lsb if self.keep_negative else 0.0
+            x = tf.clip_by_value(tf.cast(x, tf.float32), lo, (2.0**unsigned - 1) * lsb)
+        if self.integer < 0:
+            return _shifted_call(self, quantized_bits, x)
+        return super().__call__(x)
+
+    def __str__(self) -> str:
+        return f"hlsgen_{super().__str__()[:-1]},clip={int(self.clip)})"
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "clip": self.clip}
 
 
 class hlsgen_quantized_relu(quantized_relu):  # noqa: N801
@@ -65,16 +86,17 @@ class hlsgen_quantized_relu(quantized_relu):  # noqa: N801
         return _shifted_call(self, quantized_relu, x)
 
 
-CUSTOM_OBJECTS = {"hlsgen_quantized_bits": hlsgen_quantized_bits, "hlsgen_quantized_relu": hlsgen_quantized_relu}
+CUSTOM_OBJECTS = {cls.__name__: cls for cls in (hlsgen_quantized_bits, hlsgen_quantized_relu)}
 
 
-def make_quantizer(t: FixedType, relu: bool = False, where: str | None = None):
+def make_quantizer(t: FixedType, relu: bool = False, where: str | None = None, clip: bool = False):
     """The QKeras quantizer for values of type ``t`` (alpha=1 everywhere).
 
     ``ap_fixed<W,I>`` -> ``quantized_bits(W, I-1, keep_negative=True)`` (``symmetric=1`` for AP_SAT_SYM);
     ``ap_ufixed<W,I>`` -> ``quantized_bits(W, I, keep_negative=False)``, or ``quantized_relu(W, I)`` when
     ``relu`` (a ReLU output). For a signed type after a ReLU the caller puts a ReLU in front. All of them
     compute ``clip(round_half_even(x / lsb), min_code, max_code) * lsb``: AP_RND_CONV with AP_SAT.
+    ``clip`` (activations) or ``integer < 0`` selects :class:`hlsgen_quantized_bits`: same values.
     When ``where`` is given and ``t`` has other modes, one :class:`QuantizerMismatchWarning` names it.
     """
     if t.signed and t.width < 2:
@@ -85,13 +107,12 @@ def make_quantizer(t: FixedType, relu: bool = False, where: str | None = None):
             warnings.warn(f"{where}: {t}: {'; '.join(diffs)}. The QAT model can differ from the hardware "
                           "by up to 1 LSB (more on overflow) here", QuantizerMismatchWarning, stacklevel=2)
     integer = t.integer - 1 if t.signed else t.integer
-    if t.signed:
-        cls = quantized_bits if integer >= 0 else hlsgen_quantized_bits
-        return cls(t.width, integer, symmetric=int(t.overflow is Overflow.SAT_SYM), keep_negative=True, alpha=1)
-    if relu:
+    if relu and not t.signed:
         return (quantized_relu if integer >= 0 else hlsgen_quantized_relu)(t.width, integer)
-    return (quantized_bits if integer >= 0 else hlsgen_quantized_bits)(t.width, integer, keep_negative=False,
-                                                                       alpha=1)
+    extra = {"clip": True} if clip else {}
+    bits = hlsgen_quantized_bits if clip or integer < 0 else quantized_bits
+    sym = int(t.signed and t.overflow is Overflow.SAT_SYM)
+    return bits(t.width, integer, symmetric=sym, keep_negative=t.signed, alpha=1, **extra)
 
 
 def quantizer_differences(t: FixedType) -> list[str]:
@@ -143,9 +164,8 @@ def quantizer_report(cfg: Config) -> dict[str, list[str]]:
         diffs = quantizer_differences(t)
         lc, prec = cfg.layer(layer), cfg.precision[layer]
         if lc.has_weights and not prec.accum_derived:
-            exact = derive_accum(prec.input, prec.weight, prec.bias, fan_in(lc))
-            if (prec.accum.frac < exact.frac or prec.accum.min_code * prec.accum.lsb > exact.min_code * exact.lsb
-                    or prec.accum.max_code * prec.accum.lsb < exact.max_code * exact.lsb):
+            exact, acc = derive_accum(prec.input, prec.weight, prec.bias, fan_in(lc)), prec.accum
+            if (acc.frac < exact.frac or acc.min_value > exact.min_value or acc.max_value < exact.max_value):
                 diffs.append(f"accumulator {prec.accum} is narrower than the exact sum {exact}; QKeras sums "
                              "without rounding or overflow")
         if lc.type == "AveragePooling2D":
@@ -185,7 +205,7 @@ def _build(cfg: Config, quantized: bool) -> keras.Model:
     def quantize(x, name: str, t: FixedType, relu: bool = False):
         if relu and t.signed:
             x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
-        return QActivation(make_quantizer(t, relu=relu and not t.signed), name=f"{name}_q")(x)
+        return QActivation(make_quantizer(t, relu=relu, clip=True), name=f"{name}_q")(x)
 
     layers = list(cfg.layers)
     for i, layer in enumerate(layers):
@@ -264,7 +284,8 @@ def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int
     hist = model.fit(x, y, batch_size=cfg.train.batch_size, epochs=epochs, shuffle=True, verbose=verbose)
     seconds = time.perf_counter() - start
     if verbose:
-        print(f"{'qat' if quantized else 'float'}: {epochs} epochs on {len(x)} images in {seconds:.1f} s, "
+        print(f"{'qat' if quantized else 'float'}: {epochs} epoch{'s' * (epochs != 1)} on {len(x)} images "
+              f"in {seconds:.1f} s, "
               f"loss {hist.history['loss'][-1]:.4f}, train accuracy {hist.history['accuracy'][-1]:.4f}")
     return model, seconds
 
@@ -294,8 +315,8 @@ def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: n
         rounded = np.rint(scaled)
         diff = np.abs(rounded - gold.reshape(rounded.shape))
         layers[q_name] = {"stage": stage, "type": str(t), "max_lsb": int(diff.max(initial=0)),
-                          "mismatches": int(np.count_nonzero(diff)), "off_grid": int(np.count_nonzero(scaled != rounded)),
-                          "values": int(diff.size)}
+                          "mismatches": int(np.count_nonzero(diff)),
+                          "off_grid": int(np.count_nonzero(scaled != rounded)), "values": int(diff.size)}
     qk, gd = _labels(preds[-1]), _labels(result.output)
     return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers,
             "_labels": (qk, gd)}
@@ -305,8 +326,6 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
                  n_test: int | None = None, verbose: int = 1) -> TrainResult:
     """Train the float and the QAT model with the same budget (seeded, deterministic on CPU), then measure
     float, naive-PTQ, QAT and golden accuracy on the test set and the QKeras/golden agreement."""
-    from hlsgen.export import export_spec, ptq_codes
-
     data = data.subset(n_train, n_test)
     epochs = epochs or cfg.train.epochs
     x, y = to_float(data.x_train), data.y_train.astype(np.int64)
@@ -373,8 +392,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     lines += [f"{k:<8}{metrics[k]['accuracy']:>9.4f}  {v}" for k, v in what.items()]
     agree = metrics["agreement"]
     worst = ", ".join(f"{n} {d['max_lsb']}" for n, d in agree["layers"].items())
-    lines.append(f"QKeras vs golden: argmax agrees on {agree['argmax']:.4f} of {agree['images']} test images; "
-                 f"max |diff| in LSBs: {worst}")
+    lines.append(f"QKeras vs golden: argmax agrees on {agree['argmax']:.4f} of {agree['images']} test "
+                 f"images; max |diff| in LSBs: {worst}")
     return "\n".join(lines)
 
 

@@ -18,7 +18,6 @@ from hlsgen.errors import HlsgenError  # noqa: E402
 from hlsgen.export import FoldingWarning, export_codes, export_spec, fold_batchnorm, ptq_codes  # noqa: E402
 from hlsgen.train import agreement, build_float_model, build_qkeras_model  # noqa: E402
 
-
 # configs/mnist.yaml, as a dict (these tests do not depend on that file's formatting)
 REFERENCE = {
     "name": "mnist_cnn", "seed": 1, "data": {"dataset": "mnist", "path": None},
@@ -32,7 +31,8 @@ REFERENCE = {
     "train": {"epochs": 12, "batch_size": 128, "optimizer": "adadelta", "learning_rate": 1.0},
     "precision": {
         "input": "ap_ufixed<8,0>",
-        "default": {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>", "result": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"},
+        "default": {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>",
+                    "result": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"},
         "layers": {"conv1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
                    "fc1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
                    "fc2": {"weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>",
@@ -91,7 +91,7 @@ def test_off_grid_weight_raises_naming_layer_and_index():
     w = np.zeros(fc1.kernel.shape, np.float32)
     w[3, 7] = 0.3  # not a multiple of 1/128
     fc1.kernel.assign(w)
-    with pytest.raises(HlsgenError, match=r"fc1\.weight\[3, 7\] = 0\.3.*not a multiple of the LSB 0\.0078125"):
+    with pytest.raises(HlsgenError, match=r"fc1\.weight\[3, 7\] = 0\.3.*not a multiple of the LSB 0\.0078"):
         export_codes(cfg, model)
 
 
@@ -151,7 +151,8 @@ def test_batchnorm_is_folded_with_a_warning():
     names = [layer.name for layer in model.layers]
     assert names[2:7] == ["conv1", "bn1", "conv1_q", "act1", "act1_q"]
     bn = model.get_layer("bn1")
-    bn.set_weights([np.array([1.5, -0.5]), np.array([0.1, 0.2]), np.array([0.05, -0.1]), np.array([0.25, 4.0])])
+    gamma, beta, mean, var = [1.5, -0.5], [0.1, 0.2], [0.05, -0.1], [0.25, 4.0]
+    bn.set_weights([np.array(v) for v in (gamma, beta, mean, var)])
     conv = model.get_layer("conv1")
     with pytest.warns(FoldingWarning, match="conv1: BatchNormalization bn1"):
         codes = export_codes(cfg, model)

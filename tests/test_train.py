@@ -45,7 +45,8 @@ REFERENCE = {
     "train": {"epochs": 12, "batch_size": 128, "optimizer": "adadelta", "learning_rate": 1.0},
     "precision": {
         "input": "ap_ufixed<8,0>",
-        "default": {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>", "result": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"},
+        "default": {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>",
+                    "result": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"},
         "layers": {"conv1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
                    "fc1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
                    "fc2": {"weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>",
@@ -75,9 +76,9 @@ def mnist():
 
 # ------------------------------------------------------------------------------ quantizer mapping
 
-MODES = ["AP_RND_CONV,AP_SAT", "AP_RND_CONV,AP_SAT_SYM", "AP_TRN,AP_SAT", "AP_RND,AP_SAT", "AP_RND_ZERO,AP_SAT",
-         "AP_TRN_ZERO,AP_SAT", "AP_RND_INF,AP_SAT", "AP_RND_MIN_INF,AP_SAT", "AP_RND_CONV,AP_WRAP",
-         "AP_RND_CONV,AP_SAT_ZERO", "AP_TRN,AP_WRAP"]
+MODES = ["AP_RND_CONV,AP_SAT", "AP_RND_CONV,AP_SAT_SYM", "AP_TRN,AP_SAT", "AP_RND,AP_SAT",
+         "AP_RND_ZERO,AP_SAT", "AP_TRN_ZERO,AP_SAT", "AP_RND_INF,AP_SAT", "AP_RND_MIN_INF,AP_SAT",
+         "AP_RND_CONV,AP_WRAP", "AP_RND_CONV,AP_SAT_ZERO", "AP_TRN,AP_WRAP"]
 SHAPES = ["ap_fixed<8,3>", "ap_ufixed<8,3>", "ap_fixed<8,1>", "ap_fixed<6,0>", "ap_ufixed<8,-1>",
           "ap_fixed<4,4>", "ap_ufixed<8,0>", "ap_ufixed<1,0>"]
 
@@ -91,30 +92,48 @@ def _grid(t: FixedType) -> np.ndarray:
     return np.concatenate([ties, rand]).astype(np.float32)
 
 
-@pytest.mark.parametrize("relu", [False, True], ids=["bits", "relu"])
+@pytest.mark.parametrize("relu,clip", [(False, False), (False, True), (True, True)],
+                         ids=["weight", "activation", "relu"])
 @pytest.mark.parametrize("modes", MODES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_quantizer_matches_fixed_cast_or_warns(shape, modes, relu):
+def test_quantizer_matches_fixed_cast_or_warns(shape, modes, relu, clip):
     t = FixedType.parse(shape.replace(">", f",{modes}>"))
     x = _grid(t)
     if relu:
         x = np.maximum(x, 0)  # a signed type after ReLU: the model has a ReLU before the quantizer
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        q = make_quantizer(t, relu=relu, where="fc9")
+        q = make_quantizer(t, relu=relu, where="fc9", clip=clip)
     got = np.asarray(q(x), dtype=np.float64)
     want = t.quantize(x.astype(np.float64)).astype(np.float64) * t.lsb
     mismatch = got != want
     warned = [w for w in caught if issubclass(w.category, QuantizerMismatchWarning)]
     if quantizer_differences(t):
         assert len(warned) == 1 and "fc9" in str(warned[0].message) and str(t) in str(warned[0].message)
-        # conservative by mode; only on 1-bit types can two modes coincide (e.g. AP_RND_ZERO on ap_ufixed<1,0>)
+        # judged by mode: only on 1-bit types can two modes coincide (AP_RND_ZERO on ap_ufixed<1,0>)
         assert mismatch.any() or t.width == 1, f"{t}: warned, but QKeras and the cast agree on the whole grid"
     else:
         assert not warned
         idx = np.flatnonzero(mismatch)[:5]
         assert not mismatch.any(), (f"{t}: {mismatch.sum()} mismatches, first (x, expected, got): "
                                     f"{list(zip(x[idx], want[idx], got[idx], strict=True))}")
+
+
+@pytest.mark.parametrize("shape", ["ap_fixed<8,4,AP_RND_CONV,AP_SAT>", "ap_ufixed<6,-1,AP_RND_CONV,AP_SAT>",
+                                   "ap_fixed<8,3,AP_RND_CONV,AP_SAT_SYM>"])
+def test_activation_quantizer_gradient_is_zero_where_it_saturates(shape):
+    import tensorflow as tf
+
+    t = FixedType.parse(shape)
+    lo = (-t.max_code if "SYM" in shape else t.min_code) * t.lsb
+    hi = t.max_code * t.lsb
+    q = t.lsb / 4
+    x = tf.constant([lo - 1.0, lo - q, lo + q, 0.3 * hi, hi - q, hi + q, hi + 5], dtype=tf.float32)
+    for clip, inside in ((True, [0, 0, 1, 1, 1, 0, 0]), (False, [1] * 7)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = make_quantizer(t, clip=clip)(x)
+        assert tape.gradient(y, x).numpy().tolist() == inside, clip
 
 
 def test_reference_config_is_exact_and_structured():
@@ -126,8 +145,9 @@ def test_reference_config_is_exact_and_structured():
     assert names == ["input", "input_q", "conv1", "conv1_q", "pool1", "flatten", "fc1", "fc1_q", "drop1",
                      "fc2", "fc2_q", "fc2_softmax"]
     q = {n: str(model.get_layer(n).quantizer) for n in ("input_q", "conv1_q", "fc1_q", "fc2_q")}
-    assert q == {"input_q": "quantized_bits(8,0,0,keep_negative=False,alpha=1)", "conv1_q": "quantized_relu(8,3)",
-                 "fc1_q": "quantized_relu(8,3)", "fc2_q": "quantized_bits(8,3,0,alpha=1)"}
+    assert q == {"input_q": "quantized_bits(8,0,0,keep_negative=False,alpha=1)",
+                 "conv1_q": "quantized_relu(8,3)", "fc1_q": "quantized_relu(8,3)",
+                 "fc2_q": "hlsgen_quantized_bits(8,3,0,alpha=1,clip=1)"}
     assert str(model.get_layer("fc2").kernel_quantizer_internal) == "quantized_bits(8,1,0,alpha=1)"
     assert str(model.get_layer("conv1").bias_quantizer_internal) == "quantized_bits(8,0,0,alpha=1)"
     flt = build_float_model(cfg)
@@ -143,7 +163,28 @@ def test_one_warning_per_inexact_layer_and_signed_relu():
     assert len(msgs) == 1 and msgs[0].startswith("fc1:") and "AP_TRN" in msgs[0] and "AP_WRAP" in msgs[0]
     # signed result after ReLU: a ReLU, then quantized_bits
     assert model.get_layer("conv1_relu").activation.__name__ == "relu"
-    assert str(model.get_layer("conv1_q").quantizer) == "quantized_bits(8,3,0,alpha=1)"
+    assert str(model.get_layer("conv1_q").quantizer) == "hlsgen_quantized_bits(8,3,0,alpha=1,clip=1)"
+
+
+def test_pooling_and_activation_layers():
+    raw = copy.deepcopy(REFERENCE)
+    raw["model"]["layers"] = [
+        {"type": "Conv2D", "name": "conv1", "filters": 2, "kernel_size": 3},
+        {"type": "AveragePooling2D", "name": "avg1", "pool_size": 3},
+        {"type": "Activation", "name": "act1", "activation": "relu"},
+        {"type": "MaxPooling2D", "name": "pool1", "pool_size": 2},
+        {"type": "Flatten", "name": "flatten"},
+        {"type": "Dense", "name": "fc2", "units": 10},
+        {"type": "Activation", "name": "sm", "activation": "softmax"},
+    ]
+    raw["precision"]["layers"] = {"act1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
+                                  "pool1": {"result": "ap_ufixed<6,3,AP_RND_CONV,AP_SAT>"}}
+    with pytest.warns(QuantizerMismatchWarning, match="avg1: .*divides by 9"):
+        model = build_qkeras_model(config_from_dict(raw))
+    assert [layer.name for layer in model.layers][2:] == [
+        "conv1", "conv1_q", "avg1", "avg1_q", "act1", "act1_q", "pool1", "pool1_q", "flatten", "fc2", "fc2_q",
+        "sm"]
+    assert str(model.get_layer("act1_q").quantizer) == "quantized_relu(8,3)"
 
 
 def test_negative_integer_types_save_and_load(tmp_path):
