@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from hlsgen import __version__
@@ -29,6 +30,25 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--force", action="store_true", help="replace an output directory hlsgen did not create")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("build", help="train (or reuse), export the spec and write the Vitis HLS project")
+    p.add_argument("config", help="YAML config file")
+    p.add_argument("--output", help="project directory (default: the config's output_dir)")
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--images", type=int, help="test images in tb_data (default: all)")
+    p.add_argument("--force", action="store_true", help="replace a directory hlsgen did not create")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("csim", help="run the project's C simulation (make csim) and compare with the golden model")
+    p.add_argument("project", help="project directory written by hlsgen build")
+    p.add_argument("-n", "--images", type=int, default=0, help="first N test images only (default: all)")
+    p.add_argument("--trace", action="store_true", help="trace every layer and name the first that differs")
+    p.set_defaults(func=_cmd_csim)
+
+    p = sub.add_parser("compare", help="compare the last C simulation's outputs with the golden model")
+    p.add_argument("project", help="project directory written by hlsgen build")
+    p.add_argument("--trace", action="store_true", help="also compare the per-layer trace (TRACE=1 runs)")
+    p.set_defaults(func=_cmd_compare)
     return parser
 
 
@@ -44,19 +64,59 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hlsgen.config import load_config
-    from hlsgen.errors import UsageError
 
     cfg = load_config(args.config)
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"--epochs: must be >= 1, got {args.epochs}")
+    _positive("--epochs", args.epochs)
     from hlsgen.train import train_command
 
     train_command(cfg, Path(args.output) if args.output else None, args.epochs, args.force)
     return 0
 
 
+def _positive(name: str, value: int | None) -> None:
+    from hlsgen.errors import UsageError
+
+    if value is not None and value < 1:
+        raise UsageError(f"{name}: must be >= 1, got {value}")
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hlsgen.build import build_command
+    from hlsgen.config import load_config
+
+    cfg = load_config(args.config)
+    _positive("--epochs", args.epochs)
+    _positive("--images", args.images)
+    build_command(cfg, Path(args.output) if args.output else None, args.force, args.epochs, args.images)
+    return 0
+
+
+def _cmd_csim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hlsgen.runner import run_make
+
+    project = Path(args.project)
+    if not (project / "Makefile").exists() or not (project / "spec.json").exists():
+        from hlsgen.errors import UsageError
+
+        raise UsageError(f"{project}: not an hlsgen project (no Makefile and spec.json)")
+    variables = {"N": str(args.images), "TRACE": "1" if args.trace else "0"}
+    return run_make(project, "csim", variables)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from hlsgen.compare import compare_project
+
+    compare_project(args.project, trace=args.trace)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 mismatch, 2 bad input, 3 missing tool)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     parser = _build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

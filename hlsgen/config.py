@@ -188,6 +188,12 @@ class Config:
         """Hash of everything that determines the trained model and the project."""
         return hashlib.sha256(json.dumps(_thaw(self.resolved), sort_keys=True).encode()).hexdigest()[:16]
 
+    def training_digest(self) -> str:
+        """Hash of what determines the trained weights (not the HLS settings or output path)."""
+        keys = ("name", "seed", "data", "model", "train", "precision")
+        part = {k: _thaw(self.resolved[k]) for k in keys}
+        return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
+
 
 def _thaw(obj: Any) -> Any:
     if isinstance(obj, Mapping):

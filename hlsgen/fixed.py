@@ -5,7 +5,7 @@ A value of a :class:`FixedType` ``t`` is held as its integer *code*: ``value = c
 ``ap_fixed_base(double)`` constructor and :meth:`FixedType.cast` its ``operator=``, bit for bit (the
 copy hls4ml ships, ``hls4ml/templates/vivado/ap_types/ap_fixed_base.h``; tests/test_fixed.py compiles
 it as the oracle). Both reduce to one step, :meth:`FixedType._convert`: an exact value ``M * 2**-s``
-target LSBs is rounded using the first discarded bit and the OR of the rest, then the overflow mode is
+in target LSBs is rounded using the first discarded bit and the OR of the rest, then the overflow mode is
 applied to the rounded value.
 
 Header behaviour worth knowing (all checked against g++):
@@ -15,18 +15,22 @@ Header behaviour worth knowing (all checked against g++):
   *target* real ap_int differs: it truncates toward zero, and its double constructor turns
   ``-0.5 < x < 0`` into +1 (header bug); a FixedType floors like AP_TRN.
 * AP_SAT_SYM (signed, W > 1) saturates below ``-max_code`` to ``-max_code``; a result of exactly
-  ``min_code`` is mapped there too. For unsigned and 1-bit signed types it is AP_SAT.
+  ``min_code`` is mapped there too -- except between identical types, where C++ copies the bits.
+  For unsigned and 1-bit signed types it is AP_SAT.
 * AP_WRAP with N > 0 saturation bits, on overflow: signed types set the sign bit to the source's sign
   and bits ``W-N .. W-2`` to its complement, the low ``W-N`` bits wrap; unsigned types set the top N
   bits to 1, for negative sources too. The other overflow modes ignore N.
 * ``inf`` / ``NaN`` are read as ``±1.m * 2**1024``: they wrap to 0 and saturate by their sign bit.
+* A cast that drops more fractional bits than the source is wide (``src.frac - frac > src.width``)
+  with a rounding mode other than AP_TRN aborts the C simulation on an ap_private assertion unless
+  NDEBUG is defined; :meth:`FixedType.cast` returns what the header computes with NDEBUG.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -78,6 +82,16 @@ def _mode(enum: type[Rounding] | type[Overflow], text: str, what: str, where: st
         raise ValueError(f"{where}: unknown {what} mode {text.strip()!r} (valid: {valid})") from None
 
 
+def _problem(width: int, sat_bits: int) -> str | None:
+    if width < 1:
+        return f"width must be >= 1, got {width}"
+    if width > MAX_WIDTH:
+        return f"width {width} > {MAX_WIDTH} is not supported (codes are held in int64)"
+    if not 0 <= sat_bits <= width:
+        return f"saturation bits N must be in 0..{width}, got {sat_bits}"
+    return None
+
+
 @dataclass(frozen=True)
 class FixedType:
     """``ap_fixed<width, integer, rounding, overflow, sat_bits>`` (``ap_ufixed`` if not ``signed``).
@@ -102,13 +116,9 @@ class FixedType:
             raise TypeError(f"FixedType: rounding/overflow must be Rounding/Overflow members, got "
                             f"{self.rounding!r}, {self.overflow!r}")
         object.__setattr__(self, "signed", bool(self.signed))
-        if self.width < 1:
-            raise ValueError(f"{self}: width must be >= 1, got {self.width}")
-        if self.width > MAX_WIDTH:
-            raise ValueError(f"{self}: width {self.width} > {MAX_WIDTH} is not supported "
-                             "(codes are held in int64)")
-        if not 0 <= self.sat_bits <= self.width:
-            raise ValueError(f"{self}: saturation bits N must be in 0..{self.width}, got {self.sat_bits}")
+        problem = _problem(self.width, self.sat_bits)
+        if problem:
+            raise ValueError(f"{self}: {problem}")
 
     # ------------------------------------------------------------------ spelling
 
@@ -142,12 +152,13 @@ class FixedType:
             if i < len(args) and not _INT_RE.fullmatch(args[i]):
                 raise ValueError(f"{where}: {what} must be an integer, got {args[i]!r}")
         width = int(args[0])
-        if width < 1:
-            raise ValueError(f"{where}: width must be >= 1, got {width}")
+        sat_bits = int(args[4]) if len(args) > 4 else 0
+        problem = _problem(width, sat_bits)
+        if problem:
+            raise ValueError(f"{where}: {problem}")
         integer = int(args[1]) if is_fixed else width
         rounding = _mode(Rounding, args[2], "rounding", where) if len(args) > 2 else Rounding.TRN
         overflow = _mode(Overflow, args[3], "overflow", where) if len(args) > 3 else Overflow.WRAP
-        sat_bits = int(args[4]) if len(args) > 4 else 0
         return cls(width, integer, signed, rounding, overflow, sat_bits)
 
     def _args(self, prefix: str, full: bool) -> str:
@@ -183,7 +194,7 @@ class FixedType:
 
     @property
     def min_code(self) -> int:
-        """``-2**(W-1)`` if signed else 0 (also for AP_SAT_SYM, which never produces it by conversion)."""
+        """``-2**(W-1)`` if signed else 0 (also for AP_SAT_SYM, though casts from other types avoid it)."""
         return -(1 << (self.width - 1)) if self.signed else 0
 
     @property
@@ -233,11 +244,14 @@ class FixedType:
 
         With ``return_overflow=True`` also return a bool mask of the values that lay outside
         ``[min_code, max_code]`` of ``self`` after rounding, before the overflow mode acted (for signed
-        AP_SAT_SYM types, W > 1: outside ``[-max_code, max_code]``). The mask does not depend on the mode.
+        AP_SAT_SYM types, W > 1, ``src != self``: outside ``[-max_code, max_code]``).
         """
         if not isinstance(src, FixedType):
             raise TypeError(f"cast: src must be a FixedType, got {type(src).__name__}")
-        out, over = self._convert(np.asarray(codes, dtype=np.int64), np.int64(src.frac - self.frac))
+        # Between identical types C++ uses the implicit copy, not the converting operator=: the bits are
+        # kept, so AP_SAT_SYM does not move min_code (it does between types differing in any parameter).
+        dst = replace(self, overflow=Overflow.WRAP, sat_bits=0) if src == self else self
+        out, over = dst._convert(np.asarray(codes, dtype=np.int64), np.int64(src.frac - self.frac))
         return (out, over) if return_overflow else out
 
     def _convert(self, mant: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -309,7 +323,8 @@ class FixedType:
         """The C++ type of ``a * b``: ``ap_(u)fixed<Wa+Wb, Ia+Ib>`` (AP_TRN, AP_WRAP), signed if either is.
 
         The header uses this one rule for mixed signedness too (no extra bit): it holds every product
-        exactly, since ``|signed code| <= 2**(Ws-1)`` and ``unsigned code < 2**Wu``.
+        exactly, since ``|signed code| <= 2**(Ws-1)`` and ``unsigned code < 2**Wu``. Raises ValueError
+        when ``Wa + Wb > 62`` (C++ allows it; int64 codes do not).
         """
         return FixedType(a.width + b.width, a.integer + b.integer, a.signed or b.signed)
 

@@ -355,6 +355,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
         "agreement": agree,
         "quantizer_mismatches": quantizer_report(cfg),
         "config_digest": cfg.digest(),
+        "training_digest": cfg.training_digest(),
         "data": data.source,
     }
     return TrainResult(qat_model, float_model, spec, metrics)
@@ -374,14 +375,20 @@ def train_command(cfg: Config, output: Path | None = None, epochs: int | None = 
     metrics = result.metrics
     metrics["seconds"]["total"] = round(time.perf_counter() - start, 2)
     with atomic_output_dir(target, force=force, kind="train") as tmp:
-        save_model(result.qat_model, tmp / "qat_model.h5")
-        save_model(result.float_model, tmp / "float_model.h5")
-        result.spec.save(tmp)
-        (tmp / "config.yaml").write_text(cfg.resolved_yaml())
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        write_training(tmp, cfg, result)
     print(format_metrics(metrics))
     print(f"wrote {target}")
     return metrics
+
+
+def write_training(directory: Path, cfg: Config, result: TrainResult) -> None:
+    """Write the trained models, the exported spec, the resolved config and metrics.json."""
+    directory.mkdir(parents=True, exist_ok=True)
+    save_model(result.qat_model, directory / "qat_model.h5")
+    save_model(result.float_model, directory / "float_model.h5")
+    result.spec.save(directory)
+    (directory / "config.yaml").write_text(cfg.resolved_yaml())
+    (directory / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ def test_reference_config_resolves():
     assert p["fc1"].input == p["pool1"].result
     assert str(p["fc2"].weight) == "ap_fixed<8,2>"
     assert str(p["fc1"].weight) == "ap_fixed<8,1>"
-    assert cfg.hls.reuse_factor == {"conv1": 64, "fc1": 64, "fc2": 64}
+    assert cfg.hls.reuse_factor == {"conv1": 9, "fc1": 338, "fc2": 64}
     assert "drop1" not in p and "flatten" not in p
 
 
@@ -63,7 +63,7 @@ def test_resolved_yaml_round_trips_and_names_derived_types():
     assert data["precision"]["layers"]["fc1"]["input"] == "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"
     assert data["precision"]["layers"]["fc1"]["accum"] == "ap_fixed<25,13>"
     assert "# accum derived (overflow-free) for: conv1, fc1, fc2" in text
-    assert data["hls"]["reuse_factor"]["fc2"] == 64
+    assert data["hls"]["reuse_factor"]["fc1"] == 338
     assert cfg.digest() == load_config(MNIST_YAML).digest()
 
 
@@ -182,7 +182,7 @@ def test_cli_check_prints_resolved_config(tmp_path):
     assert res.returncode == 0, res.stderr
     resolved = yaml.safe_load(res.stdout)
     assert resolved["precision"]["layers"]["conv1"]["accum"].startswith("ap_fixed<20,5>")
-    assert resolved["hls"]["reuse_factor"] == {"default": 64, "conv1": 64, "fc1": 64, "fc2": 64}
+    assert resolved["hls"]["reuse_factor"] == {"default": 64, "conv1": 9, "fc1": 338, "fc2": 64}
     assert list(tmp_path.iterdir()) == []
 
 

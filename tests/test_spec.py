@@ -37,7 +37,7 @@ def test_mnist_stages_follow_hls4ml_names():
     assert str(spec.stage("conv1_relu").result_t) == "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"
     assert str(spec.stage("fc2").result_t) == "ap_fixed<8,4,AP_RND_CONV,AP_SAT>"
     assert str(spec.output_t) == "ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"
-    assert spec.stage("fc1").params["reuse_factor"] == 64
+    assert spec.stage("fc1").params["reuse_factor"] == 338
 
 
 def test_out_of_range_and_misshapen_codes_name_the_layer():

@@ -1,0 +1,114 @@
+"""Compare a project's C simulation with the golden model: bit for bit, accuracy, and per layer.
+
+Reads only the project directory (``spec.json``, ``weights.npz``, ``tb_data/``): no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hlsgen import golden
+from hlsgen.errors import UsageError, VerificationError
+from hlsgen.spec import HardwareSpec
+
+
+def read_codes(path: Path, width: int | None = None) -> np.ndarray:
+    """Integer codes written one image per line."""
+    try:
+        rows = [list(map(int, line.split())) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path}: cannot read codes ({err})") from None
+    arr = np.array(rows, dtype=np.int64)
+    if width is not None and arr.size and arr.shape[1] != width:
+        raise UsageError(f"{path}: lines of {arr.shape[1]} codes, expected {width}")
+    return arr
+
+
+def csim_output_file(project: Path, name: str) -> Path:
+    """tb_data/csim_output.txt of the g++ run, or of a Vitis HLS csim run (newest wins)."""
+    candidates = [project / "tb_data" / "csim_output.txt",
+                  *project.glob(f"{name}_prj/solution*/csim/build/tb_data/csim_output.txt")]
+    found = [c for c in candidates if c.exists()]
+    if not found:
+        raise UsageError(f"{project}: no C simulation output (tb_data/csim_output.txt); run 'make csim' first")
+    return max(found, key=lambda p: p.stat().st_mtime)
+
+
+def compare_project(project: str | Path, trace: bool = False) -> dict[str, Any]:
+    """Compare the last C simulation with the golden model; print and return a summary.
+
+    Raises VerificationError (exit 1) when any image differs; with ``trace``, the message names
+    the first layer whose bits differ from the golden trace.
+    """
+    project = Path(project)
+    if not (project / "spec.json").exists():
+        raise UsageError(f"{project}: not an hlsgen project (no spec.json)")
+    spec = HardwareSpec.load(project)
+    tb = project / "tb_data"
+    n_out = int(np.prod(spec.stages[-1].output_shape))
+    got = read_codes(csim_output_file(project, spec.name), n_out)
+    n = len(got)
+    expected = read_codes(tb / "expected.txt", n_out)[:n]
+    labels = np.loadtxt(tb / "labels.txt", dtype=np.int64, ndmin=1)[:n]
+    bad = np.flatnonzero(np.any(got != expected, axis=1))
+    summary: dict[str, Any] = {
+        "images": n, "bit_exact": int(n - len(bad)),
+        "csim_accuracy": float(np.mean(np.argmax(got, axis=1) == labels)),
+        "golden_accuracy": float(np.mean(np.argmax(expected, axis=1) == labels)),
+    }
+    if (tb / "qkeras_labels.txt").exists():
+        qk = np.loadtxt(tb / "qkeras_labels.txt", dtype=np.int64, ndmin=1)[:n]
+        summary["differs_from_qkeras"] = int(np.count_nonzero(np.argmax(got, axis=1) != qk))
+    lines = [f"compare: {summary['bit_exact']}/{n} images bit-exact with the golden model",
+             f"compare: accuracy csim {summary['csim_accuracy']:.4f}, golden {summary['golden_accuracy']:.4f}"]
+    if "differs_from_qkeras" in summary:
+        lines.append(f"compare: {summary['differs_from_qkeras']} of {n} images classified differently from "
+                     "QKeras (argmax; the hardware softmax/argmax vs QKeras' float softmax)")
+    if trace:
+        summary["trace"] = compare_trace(project, spec)
+        lines.append(summary["trace"]["message"])
+    (tb / "compare.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print("\n".join(lines))
+    if len(bad):
+        first = int(bad[0])
+        j = int(np.flatnonzero(got[first] != expected[first])[0])
+        where = f"; {summary['trace']['message']}" if trace else "; run 'make csim TRACE=1' to find the layer"
+        raise VerificationError(f"{len(bad)} of {n} images differ from the golden model, first: image {first} "
+                                f"output {j} expected {expected[first, j]} got {got[first, j]}{where}")
+    return summary
+
+
+def compare_trace(project: Path, spec: HardwareSpec) -> dict[str, Any]:
+    """Per-layer comparison of tb_data/csim_trace.txt (HLSGEN_TRACE) with the golden trace."""
+    path = project / "tb_data" / "csim_trace.txt"
+    traces = sorted(project.glob(f"{spec.name}_prj/solution*/csim/build/tb_data/csim_trace.txt"))
+    if traces and (not path.exists() or traces[-1].stat().st_mtime > path.stat().st_mtime):
+        path = traces[-1]
+    if not path.exists():
+        raise UsageError(f"{project}: no layer trace; run 'make csim TRACE=1' first")
+    csim: dict[int, dict[str, np.ndarray]] = {}
+    for line in path.read_text().splitlines():
+        image, name, *codes = line.split()
+        csim.setdefault(int(image), {})[name] = np.array(codes, dtype=np.int64)
+    images = sorted(csim)
+    inputs = read_codes(project / "tb_data" / "inputs.txt")[: max(images) + 1]
+    gold = golden.run(spec, inputs.reshape(len(inputs), *spec.input_shape)).trace
+    for stage in spec.stages:
+        for image in images:
+            if stage.name not in csim[image]:
+                continue
+            want = gold[stage.name][image].reshape(-1)
+            have = csim[image][stage.name]
+            diff = np.flatnonzero(have != want)
+            if len(diff):
+                i = int(diff[0])
+                return {"first_layer": stage.name, "image": image, "index": i, "expected": int(want[i]),
+                        "got": int(have[i]), "count": len(diff),
+                        "message": f"trace: first differing layer '{stage.name}' (image {image}: {len(diff)} of "
+                                   f"{want.size} values differ, first at {i}: expected {want[i]} got {have[i]})"}
+    return {"first_layer": None, "images": images,
+            "message": f"trace: every traced layer matches the golden model on images {images}"}
