@@ -66,7 +66,7 @@ def write_project(spec: HardwareSpec, project: Path, final: Path, test_images: n
     np.savetxt(tb / "labels.txt", labels, fmt="%d")
     if qkeras_labels is not None:
         np.savetxt(tb / "qkeras_labels.txt", qkeras_labels, fmt="%d")
-    emit.normalize_hls4ml_output(project, str(project.resolve()), str(final.resolve()), spec_stamp(project))
+    emit.normalize_hls4ml_output(project, final, spec_stamp(project))
     return timings
 
 

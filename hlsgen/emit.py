@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -87,7 +88,7 @@ def hls4ml_config(spec: HardwareSpec) -> dict[str, Any]:
         layers[s.name] = entry
     return {
         "Model": {"Precision": _UNUSED_DEFAULT, "ReuseFactor": 1, "Strategy": hls["strategy"],
-                  "BramFactor": 1_000_000_000, "TraceOutput": False},
+                  "BramFactor": 1_000_000_000},
         "LayerName": layers,
     }
 
@@ -97,11 +98,17 @@ def convert(spec: HardwareSpec, output_dir: Path):
     import hls4ml
 
     model = keras_model(spec)
-    return hls4ml.converters.convert_from_keras_model(
-        model, hls_config=hls4ml_config(spec), output_dir=str(output_dir), project_name=spec.name,
-        backend=spec.hls["backend"], io_type=spec.hls["io_type"], part=spec.hls["part"],
-        clock_period=spec.hls["clock_period"],
-    )
+    with warnings.catch_warnings():
+        # we set the softmax accum_t on purpose (hls4ml reads it from the top-level key)
+        warnings.filterwarnings("ignore", message="Overriding attribute 'accum_t'", category=UserWarning)
+        hls_model = hls4ml.converters.convert_from_keras_model(
+            model, hls_config=hls4ml_config(spec), output_dir=str(output_dir), project_name=spec.name,
+            backend=spec.hls["backend"], io_type=spec.hls["io_type"], part=spec.hls["part"],
+            clock_period=spec.hls["clock_period"],
+        )
+    # save_layer_output calls in the C++ (inside #ifndef __SYNTHESIS__: C simulation only), for TRACE=1
+    hls_model.config.trace_output = True
+    return hls_model
 
 
 def check_types(spec: HardwareSpec, hls_model) -> None:
@@ -201,14 +208,19 @@ def write_codes(path: Path, codes: np.ndarray) -> None:
             fh.write("\n")
 
 
-def normalize_hls4ml_output(project: Path, tmp_name: str, final_name: str, stamp: str) -> None:
-    """Make hls4ml's files byte-identical across builds: the temporary directory name becomes the
-    final one, and the random library stamp a digest of the spec."""
+def normalize_hls4ml_output(project: Path, final: Path, stamp: str) -> None:
+    """Make hls4ml's files byte-identical across builds: the temporary directory's name becomes the
+    final one (absolute and relative spellings), and the random library stamp a digest of the spec."""
+    renames = [(str(project.resolve()), str(final.resolve())), (str(project), str(final)),
+               (project.name, final.name)]
     for path in project.rglob("*"):
         if not path.is_file() or path.suffix not in (".tcl", ".sh", ".yml", ".cpp", ".h", ".cfg", ".json"):
             continue
         text = path.read_text()
-        new = text.replace(tmp_name, final_name)
+        new = text
+        for old, replacement in renames:
+            new = new.replace(old, replacement)
         new = re.sub(r"LIB_STAMP=[0-9a-f]+", f"LIB_STAMP={stamp}", new)
+        new = re.sub(r"(?m)^Stamp: [0-9a-f]+$", f"Stamp: {stamp}", new)
         if new != text:
             path.write_text(new)

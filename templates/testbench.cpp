@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
     std::vector<std::vector<double> > storage(N_TRACED);
     if (ftrace) {
         for (int l = 0; l < N_TRACED; l++) {
-            storage[l].resize(TRACED[l].size);
+            storage[l].assign(TRACED[l].size, NAN);  // NAN: the layer never saved its output
             buffers[TRACED[l].name] = storage[l].data();
         }
         nnet::trace_outputs = &buffers;
@@ -109,6 +109,7 @@ int main(int argc, char **argv) {
         fprintf(fout, "\n");
         if (nnet::trace_enabled) {
             for (int l = 0; l < N_TRACED; l++) {
+                if (std::isnan(storage[l][0])) continue;
                 fprintf(ftrace, "%ld %s", images, TRACED[l].name);
                 for (int k = 0; k < TRACED[l].size; k++)
                     fprintf(ftrace, " %lld", (long long)llround(ldexp(storage[l][k], TRACED[l].frac)));

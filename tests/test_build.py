@@ -1,0 +1,175 @@
+"""End to end: hlsgen build -> make csim (g++) bit-exact, a changed weight caught and named,
+deterministic output, output safety, and the Vitis targets with a fake vitis_hls on PATH.
+
+Slow: trains 1 epoch on 2,000 images and simulates 40 test images per build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hlsgen.config import quote_types
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
+N_IMAGES = 40
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("g++") is None or shutil.which("make") is None, reason="needs g++ and make"),
+]
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
+    if not source.exists():
+        pytest.skip("no MNIST file (set HLSGEN_DATA)")
+    with np.load(source) as npz:
+        arrays = {"x_train": npz["x_train"][:2000], "y_train": npz["y_train"][:2000],
+                  "x_test": npz["x_test"][:500], "y_test": npz["y_test"][:500]}
+    path = tmp_path_factory.mktemp("data") / "mnist-small.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def write_config(directory: Path, data: Path, **hls) -> Path:
+    raw = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
+    raw["data"]["path"] = str(data)
+    raw["train"]["epochs"] = 1
+    raw["hls"].update(hls)
+    path = directory / f"cfg_{'_'.join(map(str, hls.values())) or 'default'}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def hlsgen(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hlsgen.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, env={**os.environ, **(env or {})})
+
+
+def make(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "-C", str(project), *args], capture_output=True,
+                          text=True, timeout=900, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def stream_project(tmp_path_factory, small_data) -> Path:
+    work = tmp_path_factory.mktemp("build")
+    cfg = write_config(work, small_data, io_type="io_stream")
+    res = hlsgen("build", str(cfg), "--output", "prj", "--images", str(N_IMAGES), cwd=work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work / "prj"
+
+
+def test_stream_csim_is_bit_exact(stream_project):
+    res = make(stream_project, "csim", "HLS_TOOL=gxx")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert f"csim: {N_IMAGES}/{N_IMAGES} images bit-exact" in res.stdout
+    assert "g++" in res.stdout and "Vitis HLS not used" in res.stdout
+    got = np.loadtxt(stream_project / "tb_data" / "csim_output.txt", dtype=np.int64)
+    want = np.loadtxt(stream_project / "tb_data" / "expected.txt", dtype=np.int64)
+    np.testing.assert_array_equal(got, want)
+    assert re.search(r"compare: accuracy csim (\S+), golden \1", res.stdout), res.stdout
+
+
+def test_parallel_csim_is_bit_exact_and_reuses_training(stream_project, small_data):
+    work = stream_project.parent
+    cfg = write_config(work, small_data, io_type="io_parallel", strategy="Latency")
+    res = hlsgen("build", str(cfg), "--output", "prj_par", "--images", "10", cwd=work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = make(work / "prj_par", "csim", "HLS_TOOL=gxx")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "csim: 10/10 images bit-exact" in res.stdout
+
+
+def test_changed_weight_fails_and_names_the_layer(stream_project, tmp_path):
+    project = tmp_path / "broken"
+    shutil.copytree(stream_project, project, ignore=shutil.ignore_patterns("build"))
+    # fc2's weights: the last dense layer's weight file (hls4ml numbers them w<index>.txt)
+    weights = sorted((project / "firmware" / "weights").glob("w*.txt"), key=lambda p: int(p.stem[1:]))
+    fc2 = weights[-1]
+    values = fc2.read_text().split(",")
+    values[0] = f"{float(values[0]) + 1 / 64:.7f}"  # one LSB of ap_fixed<8,2>
+    fc2.write_text(",".join(values))
+    res = make(project, "csim", "HLS_TOOL=gxx", "N=5", "TRACE=1")
+    assert res.returncode != 0
+    assert "first differing layer 'fc2'" in res.stdout + res.stderr, res.stdout[-3000:]
+
+
+def _digests(project: Path) -> dict[str, str]:
+    skip = {"build", "train"}
+    return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(project.rglob("*")) if p.is_file() and not skip & set(p.relative_to(project).parts)
+            and not p.name.startswith("csim_") and p.name != "compare.json"}
+
+
+def test_rebuild_is_byte_identical(stream_project, small_data):
+    work = stream_project.parent
+    before = _digests(stream_project)
+    cfg = write_config(work, small_data, io_type="io_stream")
+    res = hlsgen("build", str(cfg), "--output", "prj", "--images", str(N_IMAGES), cwd=work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "reusing the trained model" in res.stdout
+    after = _digests(stream_project)
+    assert before == after, sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def test_build_refuses_foreign_directory(tmp_path, small_data):
+    cfg = write_config(tmp_path, small_data)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    res = hlsgen("build", str(cfg), "--output", "mine", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip() == (f"hlsgen: error: mine: directory exists and was not created by hlsgen; "
+                                  "refusing to replace it (use --force, or another output path)")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_synth_without_vitis_exits_3(stream_project):
+    env = {"PATH": "/usr/bin:/bin"}
+    res = make(stream_project, "synth", env=env)
+    assert res.returncode != 0
+    assert "Vitis HLS not found (neither vitis_hls nor vitis-run is on PATH)" in res.stderr
+    assert "copy this directory as-is" in res.stderr
+
+
+FAKE_VITIS = """#!/bin/sh
+echo "$0 $*" >> "$FAKE_LOG"
+cat build_opt.tcl >> "$FAKE_LOG"
+mkdir -p mnist_cnn_prj/solution1/syn/report
+cp "$FAKE_REPORT" mnist_cnn_prj/solution1/syn/report/mnist_cnn_csynth.xml
+"""
+
+
+@pytest.mark.parametrize("tool", ["vitis_hls", "vitis-run"])
+def test_synth_with_fake_vitis(stream_project, tmp_path, tool):
+    reports = sorted((ROOT.parent / "shared" / "reports").glob("*.xml"))
+    if not reports:
+        pytest.skip("no shared reports")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / tool
+    fake.write_text(FAKE_VITIS)
+    fake.chmod(0o755)
+    log = tmp_path / "log.txt"
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "FAKE_LOG": str(log), "FAKE_REPORT": str(reports[-1])}
+    project = tmp_path / "prj"
+    shutil.copytree(stream_project, project, ignore=shutil.ignore_patterns("build"))
+    res = make(project, "synth", env=env)
+    assert res.returncode == 0, res.stderr
+    text = log.read_text()
+    expected = "vitis_hls -f build_prj.tcl" if tool == "vitis_hls" else "vitis-run --mode hls --tcl build_prj.tcl"
+    assert text.splitlines()[0].endswith(expected)
+    assert "synth 1" in text and "csim 0" in text and "cosim 0" in text
+    assert (project / "mnist_cnn_prj/solution1/syn/report/mnist_cnn_csynth.xml").exists()
