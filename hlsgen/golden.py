@@ -104,6 +104,8 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
         for start in range(0, cols.shape[0], rows):
             block = cols[start:start + rows, :, None] * w[None, :, :]
             total[start:start + rows] = acc_t.cast(block, prod_t).sum(axis=1) + bias
+    if total.size and acc_t.min_code <= total.min() and total.max() <= acc_t.max_code:
+        return total  # no wrap happened (always so for a derived accumulator)
     return acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP: modular, whatever the order
 
 

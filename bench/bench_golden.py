@@ -1,0 +1,74 @@
+"""Golden model speed on the MNIST test set, next to QKeras predict and hls4ml predict (same images,
+same run), and a cross-check: hls4ml's own compiled C++ must give the golden model's values.
+
+Usage: python bench/bench_golden.py PROJECT [--images N] [--repeat R]
+PROJECT is a directory written by `hlsgen build` (it holds train/ and the spec).
+Results go to stdout as a Markdown table row block for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from hlsgen import emit, golden  # noqa: E402
+from hlsgen.data import load_mnist, to_float  # noqa: E402
+from hlsgen.spec import HardwareSpec  # noqa: E402
+from hlsgen.train import load_trained  # noqa: E402
+
+
+def best_of(repeat: int, fn):
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", type=Path)
+    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    spec = HardwareSpec.load(args.project)
+    data = load_mnist(os.environ.get("HLSGEN_DATA"))
+    x = data.x_test[: args.images]
+    codes = x.astype(np.int64)[..., np.newaxis]
+
+    t_golden, result = best_of(args.repeat, lambda: golden.run(spec, codes))
+    qat, _ = load_trained(args.project / "train")
+    t_qkeras, _ = best_of(args.repeat, lambda: qat.predict(to_float(x), batch_size=1000, verbose=0))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        hls_model = emit.convert(spec, Path(tmp) / "prj")
+        start = time.perf_counter()
+        hls_model.compile()
+        t_compile = time.perf_counter() - start
+        t_hls4ml, y_hls = best_of(1, lambda: hls_model.predict(to_float(x).astype(np.float64)))
+    gold_values = result.output * spec.output_t.lsb
+    same = int(np.count_nonzero(np.all(np.asarray(y_hls).reshape(gold_values.shape) == gold_values, axis=1)))
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
+          f"date {time.strftime('%Y-%m-%d')}")
+    print(f"images: {len(x)} (best of {args.repeat} for golden and QKeras; hls4ml once)")
+    print("| model | seconds | images/s | vs golden |")
+    print("| --- | --- | --- | --- |")
+    for name, t in [("golden (numpy)", t_golden), ("QKeras predict", t_qkeras), ("hls4ml predict (C++)", t_hls4ml)]:
+        print(f"| {name} | {t:.3f} | {len(x) / t:,.0f} | {t / t_golden:.1f}x |")
+    print(f"hls4ml compile: {t_compile:.1f} s")
+    print(f"hls4ml predict == golden values on {same}/{len(x)} images")
+
+
+if __name__ == "__main__":
+    main()
