@@ -49,6 +49,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project directory written by hlsgen build")
     p.add_argument("--trace", action="store_true", help="also compare the per-layer trace (TRACE=1 runs)")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("report", help="summarize a Vivado/Vitis HLS synthesis report (csynth.xml)")
+    p.add_argument("path", help="a project directory or a csynth.xml file")
+    p.add_argument("--json", action="store_true", help="print one JSON object (keys documented in README)")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 
@@ -111,6 +116,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from hlsgen.compare import compare_project
 
     compare_project(args.project, trace=args.trace)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from hlsgen.report import format_report, parse_csynth
+
+    rep = parse_csynth(args.path)
+    print(json.dumps(rep.to_json_dict(), indent=2) if args.json else format_report(rep))
     return 0
 
 

@@ -307,7 +307,11 @@ class FixedType:
         if scalar and shift < 0:
             over_hi, over_lo, bits = mant > (np.int64(hi) >> k), mant < -(np.int64(-lo) >> k), u << left
         elif scalar:
-            over_hi, over_lo, bits = rounded > hi, rounded < lo, rounded.view(_U64)
+            over_hi, over_lo = rounded > hi, rounded < lo
+            if self.overflow is Overflow.SAT or (self.overflow is Overflow.SAT_SYM and sym):
+                # saturation of an in-int64 value is a clip: skip the bit-level path
+                return np.clip(rounded, lo, hi), over_hi | over_lo
+            bits = rounded.view(_U64)
         else:
             lefted = shift < 0
             over_hi = np.where(lefted, mant > (np.int64(hi) >> k), rounded > hi)

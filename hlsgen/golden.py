@@ -95,8 +95,10 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
         scale = 2 ** (acc_t.frac - prod_t.frac)
         bound = k * max(abs(in_t.min_code), in_t.max_code) * max(abs(w_t.min_code), w_t.max_code)
         assert bound < _EXACT, f"{stage.name}: partial sums up to {bound} are not exact in float64"
-        sums = (cols.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
-        total = sums * scale + bias
+        # float32 (half the memory traffic) where every partial sum is an integer below 2**24
+        ftype = np.float32 if bound < 2**24 else np.float64
+        sums = (cols.astype(ftype, copy=False) @ w.astype(ftype)).astype(np.int64)
+        total = sums * scale + bias if scale != 1 else sums + bias
         assert np.abs(total).max(initial=0) < 2**62, f"{stage.name}: accumulator beyond int64"
     else:  # products round on assignment to accum_t: form each one (in blocks, to bound memory)
         total = np.empty((cols.shape[0], w.shape[1]), dtype=np.int64)
@@ -141,7 +143,8 @@ def _conv2d(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     kernel, strides = stage.params["kernel_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, kernel, strides, 0)
-    win = _windows(x, kernel, strides)
+    # im2col copies every input kh*kw times: do it in the narrowest float that holds the codes exactly
+    win = _windows(x.astype(np.float32 if np.abs(x).max(initial=0) < 2**24 else np.float64), kernel, strides)
     n, oh, ow = win.shape[:3]
     acc = accumulate(win.reshape(n * oh * ow, -1), stage)
     out, overflow = _finish(stage, acc)
@@ -163,7 +166,14 @@ def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     pool, strides = stage.params["pool_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, pool, strides, np.iinfo(np.int64).min)
-    m = _windows(x, pool, strides).max(axis=(3, 4))
+    oh = (x.shape[1] - pool[0]) // strides[0] + 1
+    ow = (x.shape[2] - pool[1]) // strides[1] + 1
+    # the maximum over window offsets, one strided slice per offset: no copies of the windows
+    m = None
+    for dy in range(pool[0]):
+        for dx in range(pool[1]):
+            part = x[:, dy: dy + strides[0] * (oh - 1) + 1: strides[0], dx: dx + strides[1] * (ow - 1) + 1: strides[1]]
+            m = part.copy() if m is None else np.maximum(m, part, out=m)
     return _linear(stage, m)
 
 
