@@ -21,7 +21,6 @@ import yaml
 
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType
-from hlsgen.softmax import ceillog2
 from hlsgen.layers import (
     ACTIVATIONS,
     LAYER_SCHEMAS,
@@ -30,6 +29,7 @@ from hlsgen.layers import (
     infer_output_shape,
     normalize_layer_args,
 )
+from hlsgen.softmax import ceillog2
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "none")
 IO_TYPES = ("io_stream", "io_parallel")

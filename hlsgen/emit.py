@@ -21,7 +21,7 @@ import numpy as np
 from hlsgen import TEMPLATES_DIR
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.spec import HardwareSpec, Stage
+from hlsgen.spec import HardwareSpec
 
 INPUT_NAME = "input_1"
 # Model-level default: never used, since every layer's types are set; a loud type if one slips through.

@@ -124,7 +124,7 @@ def _pad_same(x: np.ndarray, window: list[int], strides: list[int], value: int) 
     """Keras' 'same' padding: total = max((out-1)*stride + window - size, 0), the extra row/column
     going to the bottom/right."""
     pads = []
-    for axis, (k, s) in enumerate(zip(window, strides), start=1):
+    for axis, (k, s) in enumerate(zip(window, strides, strict=True), start=1):
         size = x.shape[axis]
         out = -(-size // s)
         total = max((out - 1) * s + k - size, 0)

@@ -131,7 +131,7 @@ def test_build_refuses_foreign_directory(tmp_path, small_data):
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     res = hlsgen("build", str(cfg), "--output", "mine", cwd=tmp_path)
     assert res.returncode == 2
-    assert res.stderr.strip() == (f"hlsgen: error: mine: directory exists and was not created by hlsgen; "
+    assert res.stderr.strip() == ("hlsgen: error: mine: directory exists and was not created by hlsgen; "
                                   "refusing to replace it (use --force, or another output path)")
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 

@@ -235,7 +235,9 @@ def test_cli_version_and_help(tmp_path):
 
 def test_config_is_frozen():
     cfg = load_config(MNIST_YAML)
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         cfg.precision["fc1"] = None  # type: ignore[index]
