@@ -84,11 +84,17 @@ def _hlsgen_executable() -> str:
 def build_command(cfg: Config, output: Path | None = None, force: bool = False, epochs: int | None = None,
                   n_test: int | None = None, verbose: int = 1) -> Path:
     """Train (or reuse ``<output>/train``), export the spec and write the HLS project; returns its path."""
-    from hlsgen.train import format_metrics, load_trained, train_models, write_training
+    from hlsgen.errors import ConfigError
+    from hlsgen.estimate import estimate, format_estimate
 
     target = Path(output or cfg.output_dir)
     check_replaceable(target, force)
+    est = estimate(cfg)
+    print(format_estimate(est))
+    if est.problems:  # hls4ml would generate C++ that computes wrong results: stop before training
+        raise ConfigError(est.problems[0])
     data = load_mnist(cfg.data.path)
+    from hlsgen.train import format_metrics, load_trained, train_models, write_training  # TensorFlow: slow
     epochs = epochs or cfg.train.epochs
     with atomic_output_dir(target, force=force, kind="project") as tmp:
         if cached_training(target / "train", cfg, epochs):

@@ -50,6 +50,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true", help="also compare the per-layer trace (TRACE=1 runs)")
     p.set_defaults(func=_cmd_compare)
 
+    p = sub.add_parser("estimate", help="pre-synthesis estimate: MACs, multipliers, memory, BRAM and latency bounds")
+    p.add_argument("config", help="YAML config file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_estimate)
+
     p = sub.add_parser("report", help="summarize a Vivado/Vitis HLS synthesis report (csynth.xml)")
     p.add_argument("path", help="a project directory or a csynth.xml file")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys documented in README)")
@@ -119,6 +124,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    import json
+
+    from hlsgen.config import load_config
+    from hlsgen.estimate import estimate, estimate_json, format_estimate
+
+    est = estimate(load_config(args.config))
+    print(json.dumps(estimate_json(est), indent=2) if args.json else format_estimate(est))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
@@ -144,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hlsgen: error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:  # `hlsgen ... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("hlsgen: interrupted", file=sys.stderr)
         return 130

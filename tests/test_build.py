@@ -136,6 +136,16 @@ def test_build_refuses_foreign_directory(tmp_path, small_data):
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
+def test_build_refuses_known_hls4ml_bug_before_training(tmp_path, small_data):
+    cfg = write_config(tmp_path, small_data, io_type="io_parallel", strategy="Resource",
+                       reuse_factor={"default": 64, "conv1": 18, "fc1": 338})
+    res = hlsgen("build", str(cfg), "--output", "prj", cwd=tmp_path)
+    assert res.returncode == 2
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("hlsgen: error: ") and "conv1" in last and "#817" in last, last
+    assert not (tmp_path / "prj").exists()
+
+
 def test_synth_without_vitis_exits_3(stream_project):
     env = {"PATH": "/usr/bin:/bin"}
     res = make(stream_project, "synth", env=env)
