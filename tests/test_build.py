@@ -183,3 +183,20 @@ def test_synth_with_fake_vitis(stream_project, tmp_path, tool):
     assert text.splitlines()[0].endswith(expected)
     assert "synth 1" in text and "csim 0" in text and "cosim 0" in text
     assert (project / "mnist_cnn_prj/solution1/syn/report/mnist_cnn_csynth.xml").exists()
+    assert "resource" in res.stdout and "BRAM_18K" in res.stdout  # hlsgen report's summary after synth
+
+
+def test_estimate_and_report_cli(tmp_path):
+    res = hlsgen("estimate", str(ROOT / "configs" / "mnist.yaml"), "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    import json
+
+    est = json.loads(res.stdout)
+    assert est["part"] == "xc7z020clg400-1" and not est["problems"]
+    reports = sorted((ROOT.parent / "shared" / "reports").glob("*.xml"))
+    if reports:
+        res = hlsgen("report", str(reports[0]), "--json", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert set(json.loads(res.stdout)) >= {"tool_version", "part", "top", "clock_target_ns", "dsp", "available"}
+    res = hlsgen("report", str(tmp_path / "none.xml"), cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.startswith("hlsgen: error: ") and "Traceback" not in res.stderr
