@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from hlsgen.errors import ConfigError
-from hlsgen.fixed import FixedType
+from hlsgen.fixed import FixedType, Overflow
 from hlsgen.layers import (
     ACTIVATIONS,
     LAYER_SCHEMAS,
@@ -462,7 +462,10 @@ def _parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...
             lp = LayerPrecision(input=current, result=result)
         elif layer.type == "AveragePooling2D":
             pool = layer.args["pool_size"][0] * layer.args["pool_size"][1]
-            accum = given.get("accum") or FixedType.sum_type(current, pool)
+            accum = given.get("accum") or avgpool_accum(current, pool)
+            if "accum" in given and (accum.frac < current.frac or accum.overflow is not Overflow.WRAP):
+                raise ConfigError(f"{where}.accum: {accum} must keep the input's {current.frac} fraction bits and "
+                                  "wrap (AP_WRAP): io_stream and io_parallel round and saturate the sum differently")
             lp = LayerPrecision(input=current, result=given.get("result", current), accum=accum,
                                 accum_derived="accum" not in given)
         elif layer.type == "Activation":
@@ -503,6 +506,15 @@ def derive_accum(input_t: FixedType, weight_t: FixedType, bias_t: FixedType, n: 
     lo = n * min(corners) * scale_p + bias_t.min_code * scale_b
     hi = n * max(corners) * scale_p + bias_t.max_code * scale_b
     return covering_type(lo, hi, frac)
+
+
+def avgpool_accum(input_t: FixedType, n: int) -> FixedType:
+    """The sum of ``n`` inputs exactly, with ceil(log2 n) extra fraction bits so that hls4ml's
+    ``sum / n`` (truncating) keeps the average's precision."""
+    extra = max(1, (n - 1).bit_length())
+    frac = input_t.frac + extra
+    scale = 2**extra
+    return covering_type(n * input_t.min_code * scale, n * input_t.max_code * scale, frac)
 
 
 def covering_type(lo_code: int, hi_code: int, frac: int) -> FixedType:

@@ -162,19 +162,39 @@ def _linear(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     return out, int(np.count_nonzero(overflow))
 
 
+def _pool_slices(x: np.ndarray, pool: list[int], strides: list[int]):
+    """The input value under each window offset, as strided slices of the output's shape (no copies)."""
+    oh = (x.shape[1] - pool[0]) // strides[0] + 1
+    ow = (x.shape[2] - pool[1]) // strides[1] + 1
+    for dy in range(pool[0]):
+        for dx in range(pool[1]):
+            yield x[:, dy: dy + strides[0] * (oh - 1) + 1: strides[0], dx: dx + strides[1] * (ow - 1) + 1: strides[1]]
+
+
 def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     pool, strides = stage.params["pool_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, pool, strides, np.iinfo(np.int64).min)
-    oh = (x.shape[1] - pool[0]) // strides[0] + 1
-    ow = (x.shape[2] - pool[1]) // strides[1] + 1
-    # the maximum over window offsets, one strided slice per offset: no copies of the windows
     m = None
-    for dy in range(pool[0]):
-        for dx in range(pool[1]):
-            part = x[:, dy: dy + strides[0] * (oh - 1) + 1: strides[0], dx: dx + strides[1] * (ow - 1) + 1: strides[1]]
-            m = part.copy() if m is None else np.maximum(m, part, out=m)
+    for part in _pool_slices(x, pool, strides):
+        m = part.copy() if m is None else np.maximum(m, part, out=m)
     return _linear(stage, m)
+
+
+def _avgpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """hls4ml: inputs summed in ``accum_t`` (exact here: accum keeps the input's fraction bits and wraps),
+    then ``sum / n`` on the raw accumulator, truncating toward zero, n = the window's non-padding cells;
+    then cast to ``result_t``."""
+    pool, strides, acc_t = stage.params["pool_size"], stage.params["strides"], stage.accum_t
+    count = np.ones((1, *x.shape[1:3], 1), dtype=np.int64)
+    if stage.params["padding"] == "same":
+        x, count = _pad_same(x, pool, strides, 0), _pad_same(count, pool, strides, 0)
+    total = sum(_pool_slices(x, pool, strides)) * 2 ** (acc_t.frac - stage.input_t.frac)
+    n = sum(_pool_slices(count, pool, strides))
+    total = acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP (a no-op for the derived accumulator)
+    average = np.sign(total) * (np.abs(total) // n)  # C++ integer division truncates toward zero
+    out, overflow = stage.result_t.cast(average, acc_t, return_overflow=True)
+    return out, int(np.count_nonzero(overflow))
 
 
 def _softmax(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -191,6 +211,7 @@ STAGE_FUNCTIONS = {
     "relu": _relu,
     "linear": _linear,
     "maxpool": _maxpool,
+    "avgpool": _avgpool,
     "flatten": _flatten,
     "softmax": _softmax,
 }

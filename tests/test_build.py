@@ -43,12 +43,13 @@ def small_data(tmp_path_factory) -> Path:
     return path
 
 
-def write_config(directory: Path, data: Path, **hls) -> Path:
+def write_config(directory: Path, data: Path, pool: str = "MaxPooling2D", **hls) -> Path:
     raw = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
+    raw["model"]["layers"][1]["type"] = pool
     raw["data"]["path"] = str(data)
     raw["train"]["epochs"] = 1
     raw["hls"].update(hls)
-    path = directory / f"cfg_{'_'.join(map(str, hls.values())) or 'default'}.yaml"
+    path = directory / f"cfg_{pool}_{'_'.join(map(str, hls.values())) or 'default'}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
@@ -91,6 +92,15 @@ def test_parallel_csim_is_bit_exact_and_reuses_training(stream_project, small_da
     res = make(work / "prj_par", "csim", "HLS_TOOL=gxx")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "csim: 10/10 images bit-exact" in res.stdout
+
+
+def test_average_pooling_csim_is_bit_exact(tmp_path, small_data):
+    cfg = write_config(tmp_path, small_data, pool="AveragePooling2D", io_type="io_stream")
+    res = hlsgen("build", str(cfg), "--output", "prj", "--images", "20", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = make(tmp_path / "prj", "csim", "HLS_TOOL=gxx")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "csim: 20/20 images bit-exact" in res.stdout
 
 
 def test_changed_weight_fails_and_names_the_layer(stream_project, tmp_path):

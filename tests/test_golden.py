@@ -145,3 +145,18 @@ def test_run_returns_trace_of_every_stage_and_counts():
         assert 0 <= stats.overflow <= stats.total
     with pytest.raises(ValueError, match="outside ap_ufixed<8,0>"):
         golden.run(spec, x + 1)
+
+
+def test_avgpool_by_hand_truncates_toward_zero():
+    in_t = T("ap_fixed<8,3>")                      # LSB 1/32
+    from hlsgen.config import avgpool_accum
+
+    acc_t = avgpool_accum(in_t, 4)                 # 2 extra fraction bits: LSB 1/128
+    assert acc_t.frac == in_t.frac + 2
+    stage = Stage("a", "avgpool", (2, 4, 1), (1, 2, 1), in_t, T("ap_fixed<8,3,AP_RND_CONV,AP_SAT>"), accum_t=acc_t,
+                  params=MappingProxyType({"pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}))
+    x = np.array([[1, 0, -3, 0], [0, 1, 0, -2]]).reshape(1, 2, 4, 1)
+    out, _ = golden.STAGE_FUNCTIONS["avgpool"](stage, x)
+    # left window: sum 2 (1/32 units) -> 8/128; /4 -> 2/128 = 0.5 LSB of the result: ties to even -> 0
+    # right window: sum -5 -> -20/128; /4 -> -5/128 = -1.25 LSB -> rounds to -1
+    assert out.reshape(-1).tolist() == [0, -1]
