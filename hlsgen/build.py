@@ -94,7 +94,7 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
     if est.problems:  # hls4ml would generate C++ that computes wrong results: stop before training
         raise ConfigError(est.problems[0])
     data = load_mnist(cfg.data.path)
-    from hlsgen.train import format_metrics, load_trained, train_models, write_training  # TensorFlow: slow
+    from hlsgen.train import QKERAS_LABELS, format_metrics, load_trained, train_models, write_training  # TF: slow
     epochs = epochs or cfg.train.epochs
     with atomic_output_dir(target, force=force, kind="project") as tmp:
         if cached_training(target / "train", cfg, epochs):
@@ -107,10 +107,14 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
         spec = HardwareSpec.load(tmp / "train")
         spec = _with_hls_settings(spec, cfg)
         x_test, y_test = data.x_test[:n_test], data.y_test[:n_test]
-        qat_model, _ = load_trained(tmp / "train")
-        from hlsgen.data import to_float
+        labels_file = tmp / "train" / QKERAS_LABELS
+        if labels_file.exists():
+            qk_labels = np.loadtxt(labels_file, dtype=np.int64, ndmin=1)[: len(x_test)]
+        else:  # a training written before the labels were saved
+            from hlsgen.data import to_float
 
-        qk_labels = np.argmax(qat_model.predict(to_float(x_test), batch_size=1000, verbose=0), axis=1)
+            qat_model, _ = load_trained(tmp / "train")
+            qk_labels = np.argmax(qat_model.predict(to_float(x_test), batch_size=1000, verbose=0), axis=1)
         timings = write_project(spec, tmp, target, x_test, y_test, qk_labels)
     Path(LAST_BUILD_FILE).write_text(str(target) + "\n")
     print(f"build: hls4ml {timings['hls4ml']:.1f} s, golden model on {len(x_test)} images {timings['golden']:.2f} s")

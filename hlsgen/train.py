@@ -264,6 +264,9 @@ def _optimizer(cfg: Config):
 
 # ------------------------------------------------------------------------------ training and metrics
 
+QKERAS_LABELS = "qkeras_test_labels.txt"
+
+
 @dataclass
 class TrainResult:
     """The trained models, the exported QAT spec and the metrics (as written to metrics.json)."""
@@ -272,6 +275,7 @@ class TrainResult:
     float_model: keras.Model
     spec: HardwareSpec
     metrics: dict[str, Any]
+    qkeras_labels: np.ndarray | None = None  # QKeras' predicted class of every test image
 
 
 def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int, verbose: int):
@@ -358,7 +362,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
         "training_digest": cfg.training_digest(),
         "data": data.source,
     }
-    return TrainResult(qat_model, float_model, spec, metrics)
+    return TrainResult(qat_model, float_model, spec, metrics, qk_labels)
 
 
 # ------------------------------------------------------------------------------ command and files
@@ -389,6 +393,10 @@ def write_training(directory: Path, cfg: Config, result: TrainResult) -> None:
     result.spec.save(directory)
     (directory / "config.yaml").write_text(cfg.resolved_yaml())
     (directory / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+    if result.qkeras_labels is not None:
+        # saved once: TensorFlow's float32 sums may land a logit on the other side of a rounding
+        # boundary in another process, so recomputing them would make builds differ
+        np.savetxt(directory / QKERAS_LABELS, result.qkeras_labels, fmt="%d")
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
