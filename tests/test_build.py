@@ -84,23 +84,22 @@ def test_stream_csim_is_bit_exact(stream_project):
     assert re.search(r"compare: accuracy csim (\S+), golden \1", res.stdout), res.stdout
 
 
-def test_parallel_csim_is_bit_exact_and_reuses_training(stream_project, small_data):
-    work = stream_project.parent
-    cfg = write_config(work, small_data, io_type="io_parallel", strategy="Latency")
-    res = hlsgen("build", str(cfg), "--output", "prj_par", "--images", "10", cwd=work)
+def build_and_csim(work: Path, cfg: Path, images: int) -> None:
+    """hlsgen build into work/prj_<config>, then make csim with g++: every image must be bit-exact."""
+    project = work / f"prj_{cfg.stem}"
+    res = hlsgen("build", str(cfg), "--output", str(project), "--images", str(images), cwd=work)
     assert res.returncode == 0, res.stderr[-3000:]
-    res = make(work / "prj_par", "csim", "HLS_TOOL=gxx")
+    res = make(project, "csim", "HLS_TOOL=gxx")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "csim: 10/10 images bit-exact" in res.stdout
+    assert f"csim: {images}/{images} images bit-exact" in res.stdout
+
+
+def test_parallel_latency_csim_is_bit_exact(tmp_path, small_data):
+    build_and_csim(tmp_path, write_config(tmp_path, small_data, io_type="io_parallel", strategy="Latency"), 10)
 
 
 def test_average_pooling_csim_is_bit_exact(tmp_path, small_data):
-    cfg = write_config(tmp_path, small_data, pool="AveragePooling2D", io_type="io_stream")
-    res = hlsgen("build", str(cfg), "--output", "prj", "--images", "20", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    res = make(tmp_path / "prj", "csim", "HLS_TOOL=gxx")
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "csim: 20/20 images bit-exact" in res.stdout
+    build_and_csim(tmp_path, write_config(tmp_path, small_data, pool="AveragePooling2D", io_type="io_stream"), 20)
 
 
 def test_changed_weight_fails_and_names_the_layer(stream_project, tmp_path):
