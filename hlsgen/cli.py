@@ -45,6 +45,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true", help="trace every layer and name the first that differs")
     p.set_defaults(func=_cmd_csim)
 
+    p = sub.add_parser("synth", help="C synthesis with Vitis HLS (make synth), then the report summary")
+    p.add_argument("project", help="project directory written by hlsgen build")
+    p.set_defaults(func=_cmd_synth)
+
     p = sub.add_parser("compare", help="compare the last C simulation's outputs with the golden model")
     p.add_argument("project", help="project directory written by hlsgen build")
     p.add_argument("--trace", action="store_true", help="also compare the per-layer trace (TRACE=1 runs)")
@@ -115,6 +119,22 @@ def _cmd_csim(args: argparse.Namespace) -> int:
         raise UsageError(f"{project}: not an hlsgen project (no Makefile and spec.json)")
     variables = {"N": str(args.images), "TRACE": "1" if args.trace else "0"}
     return run_make(project, "csim", variables)
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from hlsgen.errors import ToolMissingError, UsageError
+    from hlsgen.runner import run_make
+
+    project = Path(args.project)
+    if not (project / "Makefile").exists() or not (project / "build_prj.tcl").exists():
+        raise UsageError(f"{project}: not an hlsgen project (no Makefile and build_prj.tcl)")
+    if not (shutil.which("vitis_hls") or shutil.which("vitis-run")):
+        raise ToolMissingError("Vitis HLS not found (neither vitis_hls nor vitis-run is on PATH); install Vitis "
+                               f"HLS 2020.2 or newer, or copy {project} as-is to a machine that has it")
+    return 0 if run_make(project, "synth") == 0 else 1
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

@@ -161,6 +161,10 @@ def test_synth_without_vitis_exits_3(stream_project):
     assert res.returncode != 0
     assert "Vitis HLS not found (neither vitis_hls nor vitis-run is on PATH)" in res.stderr
     assert "copy this directory as-is" in res.stderr
+    # make reports any failed recipe as 2; `hlsgen synth` gives the documented 3
+    res = hlsgen("synth", str(stream_project), cwd=stream_project, env=env)
+    assert res.returncode == 3
+    assert res.stderr.strip().startswith("hlsgen: error: Vitis HLS not found")
 
 
 FAKE_VITIS = """#!/bin/sh
