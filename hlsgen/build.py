@@ -27,12 +27,14 @@ LAST_BUILD_FILE = ".hlsgen-last-build"
 
 def cached_training(train_dir: Path, cfg: Config, epochs: int) -> bool:
     """True when ``train_dir`` holds a full training of this config (same training digest, epochs)."""
+    from hlsgen.train import QKERAS_LABELS
+
     try:
         metrics = json.loads((train_dir / "metrics.json").read_text())
     except (OSError, ValueError):
         return False
     return (metrics.get("training_digest") == cfg.training_digest() and metrics.get("epochs") == epochs
-            and (train_dir / "spec.json").exists() and (train_dir / "qat_model.h5").exists())
+            and all((train_dir / f).exists() for f in ("spec.json", "qat_model.h5", QKERAS_LABELS)))
 
 
 def write_project(spec: HardwareSpec, project: Path, final: Path, test_images: np.ndarray,
@@ -94,7 +96,7 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
     if est.problems:  # hls4ml would generate C++ that computes wrong results: stop before training
         raise ConfigError(est.problems[0])
     data = load_mnist(cfg.data.path)
-    from hlsgen.train import QKERAS_LABELS, format_metrics, load_trained, train_models, write_training  # TF: slow
+    from hlsgen.train import QKERAS_LABELS, format_metrics, train_models, write_training  # TensorFlow: slow
     epochs = epochs or cfg.train.epochs
     with atomic_output_dir(target, force=force, kind="project") as tmp:
         if cached_training(target / "train", cfg, epochs):
@@ -107,14 +109,7 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
         spec = HardwareSpec.load(tmp / "train")
         spec = _with_hls_settings(spec, cfg)
         x_test, y_test = data.x_test[:n_test], data.y_test[:n_test]
-        labels_file = tmp / "train" / QKERAS_LABELS
-        if labels_file.exists():
-            qk_labels = np.loadtxt(labels_file, dtype=np.int64, ndmin=1)[: len(x_test)]
-        else:  # a training written before the labels were saved
-            from hlsgen.data import to_float
-
-            qat_model, _ = load_trained(tmp / "train")
-            qk_labels = np.argmax(qat_model.predict(to_float(x_test), batch_size=1000, verbose=0), axis=1)
+        qk_labels = np.loadtxt(tmp / "train" / QKERAS_LABELS, dtype=np.int64, ndmin=1)[: len(x_test)]
         timings = write_project(spec, tmp, target, x_test, y_test, qk_labels)
     Path(LAST_BUILD_FILE).write_text(str(target) + "\n")
     print(f"build: hls4ml {timings['hls4ml']:.1f} s, golden model on {len(x_test)} images {timings['golden']:.2f} s")

@@ -108,29 +108,22 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_csim(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from hlsgen.outdir import require_project
     from hlsgen.runner import run_make
 
-    project = Path(args.project)
-    if not (project / "Makefile").exists() or not (project / "spec.json").exists():
-        from hlsgen.errors import UsageError
-
-        raise UsageError(f"{project}: not an hlsgen project (no Makefile and spec.json)")
+    project = require_project(args.project, "Makefile", "spec.json")
     variables = {"N": str(args.images), "TRACE": "1" if args.trace else "0"}
     return run_make(project, "csim", variables)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     import shutil
-    from pathlib import Path
 
-    from hlsgen.errors import ToolMissingError, UsageError
+    from hlsgen.errors import ToolMissingError
+    from hlsgen.outdir import require_project
     from hlsgen.runner import run_make
 
-    project = Path(args.project)
-    if not (project / "Makefile").exists() or not (project / "build_prj.tcl").exists():
-        raise UsageError(f"{project}: not an hlsgen project (no Makefile and build_prj.tcl)")
+    project = require_project(args.project, "Makefile", "build_prj.tcl")
     if not (shutil.which("vitis_hls") or shutil.which("vitis-run")):
         raise ToolMissingError("Vitis HLS not found (neither vitis_hls nor vitis-run is on PATH); install Vitis "
                                f"HLS 2020.2 or newer, or copy {project} as-is to a machine that has it")

@@ -13,6 +13,7 @@ import numpy as np
 
 from hlsgen import golden
 from hlsgen.errors import UsageError, VerificationError
+from hlsgen.outdir import require_project
 from hlsgen.spec import HardwareSpec
 
 
@@ -44,9 +45,7 @@ def compare_project(project: str | Path, trace: bool = False) -> dict[str, Any]:
     Raises VerificationError (exit 1) when any image differs; with ``trace``, the message names
     the first layer whose bits differ from the golden trace.
     """
-    project = Path(project)
-    if not (project / "spec.json").exists():
-        raise UsageError(f"{project}: not an hlsgen project (no spec.json)")
+    project = require_project(project, "spec.json")
     spec = HardwareSpec.load(project)
     tb = project / "tb_data"
     n_out = int(np.prod(spec.stages[-1].output_shape))

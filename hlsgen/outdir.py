@@ -25,6 +25,16 @@ def is_hlsgen_dir(path: Path) -> bool:
     return (path / MARKER).is_file()
 
 
+def require_project(path: str | Path, *files: str) -> Path:
+    """``path`` as a project directory written by ``hlsgen build``; UsageError naming the first of
+    ``files`` it lacks."""
+    project = Path(path)
+    for name in files:
+        if not (project / name).exists():
+            raise UsageError(f"{project}: not an hlsgen project (no {name}); run 'hlsgen build' first")
+    return project
+
+
 def check_replaceable(target: Path, force: bool) -> None:
     """Raise UsageError if ``target`` exists and may not be replaced."""
     if target.exists() and not target.is_dir():
