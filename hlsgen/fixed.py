@@ -92,6 +92,33 @@ def _problem(width: int, sat_bits: int) -> str | None:
     return None
 
 
+def _round_right(mant: np.ndarray, shift: int, rounding: Rounding) -> np.ndarray:
+    """``mant * 2**-shift`` rounded to an integer by ``rounding``, for int64 ``|mant| < 2**62`` and
+    ``0 < shift <= 62``: one add and one arithmetic shift. The added constant carries exactly the
+    discarded fractions that must round up: ``half`` is the first discarded bit's weight, and the parity
+    or sign term settles a tie (or, for TRN_ZERO, any fraction of a negative value)."""
+    half = 1 << (shift - 1)
+    if rounding is Rounding.TRN:
+        return mant >> shift
+    if rounding is Rounding.RND:                       # tie up
+        return (mant + half) >> shift
+    if rounding is Rounding.RND_MIN_INF:               # tie down
+        return (mant + (half - 1)) >> shift
+    if rounding is Rounding.RND_CONV:                  # tie to the even neighbour: up iff floor is odd
+        out = mant >> shift
+        out &= 1
+        out += mant
+        out += half - 1
+        out >>= shift
+        return out
+    sign = mant >> 63                                  # -1 for negative values, else 0
+    if rounding is Rounding.TRN_ZERO:                  # any fraction of a negative value rounds up
+        return (mant + (sign & ((1 << shift) - 1))) >> shift
+    if rounding is Rounding.RND_ZERO:                  # tie up for negative values
+        return (mant - sign + (half - 1)) >> shift
+    return (mant + sign + half) >> shift               # RND_INF: tie down for negative values
+
+
 @dataclass(frozen=True)
 class FixedType:
     """``ap_fixed<width, integer, rounding, overflow, sat_bits>`` (``ap_ufixed`` if not ``signed``).
@@ -250,20 +277,26 @@ class FixedType:
             raise TypeError(f"cast: src must be a FixedType, got {type(src).__name__}")
         # Between identical types C++ uses the implicit copy, not the converting operator=: the bits are
         # kept, so AP_SAT_SYM does not move min_code (it does between types differing in any parameter).
+        small = isinstance(codes, np.ndarray) and codes.dtype.kind in "iu" and codes.dtype.itemsize <= 4
         codes = np.asarray(codes, dtype=np.int64)
         if src == self and (codes.size == 0 or (codes.min() >= self.min_code and codes.max() <= self.max_code)):
             return (codes, np.zeros(codes.shape, dtype=bool)) if return_overflow else codes  # a plain copy
         dst = replace(self, overflow=Overflow.WRAP, sat_bits=0) if src == self else self
-        out, over = dst._convert(codes, src.frac - self.frac)
+        out, over = dst._convert(codes, src.frac - self.frac, small)
         return (out, over) if return_overflow else out
 
-    def _convert(self, mant: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _convert(self, mant: np.ndarray, shift: np.ndarray | int, small: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """Codes and overflow mask for the exact values ``mant * 2**-shift`` (target LSBs).
 
         ``shift`` is an array (quantize) or a Python int (cast): the scalar case skips work that
         cannot apply (no rounding for a left shift, one branch of each select), a large speed-up.
+        ``small``: every ``|mant| < 2**32`` is known (codes that came in a 32-bit integer array).
         """
         scalar = isinstance(shift, int)
+        if (scalar and 0 < shift <= 62 and mant.size
+                and (small or (-(2**62) < mant.min() and mant.max() < 2**62))):
+            return self._saturate_or_wrap(mant, _round_right(mant, shift, self.rounding), mant < 0)
         if not scalar:
             mant, shift = np.broadcast_arrays(mant, shift)
         # numpy defines shifts >= 64 (0, or the sign for >> on int64); 65 still sees every bit as shifted out
@@ -297,27 +330,42 @@ class FixedType:
         else:  # RND_CONV: a tie goes to the even neighbour
             inc = qb & (((floor & 1) == 1) | r)
         rounded = floor + inc                              # |floor| <= 2**62 when shift > 0: no overflow
+        if scalar and shift > 0:
+            return self._saturate_or_wrap(mant, rounded, neg)
 
-        hi = self.max_code
-        # AP_SAT_SYM clips at -max_code; a 1-bit signed type has max_code 0 and the header then gives -1
-        sym = self.signed and self.overflow is Overflow.SAT_SYM and self.width > 1
-        lo = -hi if sym else self.min_code
+        lo, hi = self._bounds()
         # shift < 0 means an exact left shift: value in [lo, hi]  <=>  ceil(lo/2**k) <= mant <= floor(hi/2**k)
         k = left.astype(np.int64)
         if scalar and shift < 0:
             over_hi, over_lo, bits = mant > (np.int64(hi) >> k), mant < -(np.int64(-lo) >> k), u << left
-        elif scalar:
-            over_hi, over_lo = rounded > hi, rounded < lo
-            if self.overflow is Overflow.SAT or (self.overflow is Overflow.SAT_SYM and sym):
-                # saturation of an in-int64 value is a clip: skip the bit-level path
-                return np.clip(rounded, lo, hi), over_hi | over_lo
-            bits = rounded.view(_U64)
         else:
             lefted = shift < 0
             over_hi = np.where(lefted, mant > (np.int64(hi) >> k), rounded > hi)
             over_lo = np.where(lefted, mant < -(np.int64(-lo) >> k), rounded < lo)
             bits = np.where(lefted, u << left, rounded.view(_U64))
+        return self._apply_overflow(bits, over_hi, over_lo, neg)
 
+    def _bounds(self) -> tuple[int, int]:
+        """The codes overflow clips to: ``[min_code, max_code]``, or ``[-max_code, max_code]`` for AP_SAT_SYM
+        (a 1-bit signed type has max_code 0 and the header then gives -1)."""
+        sym = self.signed and self.overflow is Overflow.SAT_SYM and self.width > 1
+        return (-self.max_code if sym else self.min_code), self.max_code
+
+    def _saturate_or_wrap(self, mant: np.ndarray, rounded: np.ndarray, neg: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Overflow handling of already rounded codes (any int64 below 2**62 in magnitude)."""
+        lo, hi = self._bounds()
+        if self.overflow is Overflow.SAT or (self.overflow is Overflow.SAT_SYM and lo == -hi):
+            # saturation of an in-int64 value is a clip: skip the bit-level path
+            clipped = np.clip(rounded, lo, hi)
+            return clipped, clipped != rounded
+        return self._apply_overflow(rounded.view(_U64), rounded > hi, rounded < lo, neg)
+
+    def _apply_overflow(self, bits: np.ndarray, over_hi: np.ndarray, over_lo: np.ndarray, neg: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """The W-bit pattern of ``bits`` (two's complement) with the overflow mode applied to the values
+        flagged in ``over_hi``/``over_lo``; ``neg`` is the sign of the exact source value."""
+        lo, hi = self._bounds()
         w = self.width
         mask = _U64((1 << w) - 1)
         bits = bits & mask

@@ -1,8 +1,10 @@
 """The golden model: the network in integer arithmetic, exactly as hls4ml's C++ computes it.
 
-Driven only by a :class:`~hlsgen.spec.HardwareSpec`; no I/O. Everything travels as int64 *codes*
-(value = code * lsb of the stage's type). Sums of products are computed as float64 matrix products,
-which are exact because every partial sum is an integer below 2**53 (asserted, not assumed).
+Driven only by a :class:`~hlsgen.spec.HardwareSpec`; no I/O. Everything travels as integer *codes*
+(value = code * lsb of the stage's type). Sums of products are computed in float32/float64, which is
+exact because every partial sum is a multiple of the accumulator's LSB below 2**24 (2**53) of them:
+the bound is computed from the types for each layer, and a layer it does not hold for takes the
+int64 path. Images run in cache-sized blocks, one thread per core (numpy releases the GIL).
 
 Rules taken from hls4ml 1.3.0's ``nnet_utils`` (see docs/golden.md):
 
@@ -16,6 +18,9 @@ Rules taken from hls4ml 1.3.0's ``nnet_utils`` (see docs/golden.md):
 
 from __future__ import annotations
 
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +32,7 @@ from hlsgen.spec import HardwareSpec, Stage
 
 _EXACT = 2.0**53
 _CHUNK = 1 << 22  # elements per block in the per-product rounding path
+_BLOCK_VALUES = 1 << 20  # values of the largest stage output per block of images (8 MB as int64)
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,20 @@ class GoldenResult:
         return self.trace[self.output_name]
 
 
-def run(spec: HardwareSpec, input_codes: np.ndarray) -> GoldenResult:
+def code_dtype(t: FixedType) -> np.dtype:
+    """The narrowest of int16/int32/int64 that holds every code of ``t`` (trace arrays use it)."""
+    for dtype in (np.int16, np.int32):
+        if np.iinfo(dtype).min <= t.min_code and t.max_code <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def run(spec: HardwareSpec, input_codes: np.ndarray, threads: int | None = None) -> GoldenResult:
     """Run the network on a batch of input codes, shape ``(N, *spec.input_shape)``.
 
-    Returns the output codes of every stage (the trace) and per-stage overflow counts.
+    Returns the output codes of every stage (the trace, each in :func:`code_dtype` of its result type)
+    and per-stage overflow counts. Images are processed in cache-sized blocks, ``threads`` at a time
+    (default: one per core); every image is computed independently, so the result does not depend on it.
     """
     x = np.asarray(input_codes)
     if x.shape[1:] != tuple(spec.input_shape):
@@ -61,15 +77,30 @@ def run(spec: HardwareSpec, input_codes: np.ndarray) -> GoldenResult:
             x = x[..., np.newaxis]
         else:
             raise ValueError(f"input codes of shape {x.shape}, expected (N, {', '.join(map(str, spec.input_shape))})")
-    x = x.astype(np.int64)
     if x.size and (x.min() < spec.input_t.min_code or x.max() > spec.input_t.max_code):
         raise ValueError(f"input codes outside {spec.input_t} [{spec.input_t.min_code}, {spec.input_t.max_code}]")
-    trace: dict[str, np.ndarray] = {}
-    stats: dict[str, StageStats] = {}
-    for stage in spec.stages:
-        x, overflow = STAGE_FUNCTIONS[stage.kind](stage, x)
-        trace[stage.name] = x
-        stats[stage.name] = StageStats(int(overflow), int(x.size))
+    n = len(x)
+    trace = {s.name: np.empty((n, *s.output_shape), dtype=code_dtype(s.result_t)) for s in spec.stages}
+    per_image = max(math.prod(s.output_shape) for s in spec.stages)
+    block = max(1, _BLOCK_VALUES // per_image)
+
+    def run_block(start: int) -> list[int]:
+        codes, counts = x[start:start + block].astype(np.int64), []
+        for stage in spec.stages:
+            out, overflow = STAGE_FUNCTIONS[stage.kind](stage, codes)
+            codes = trace[stage.name][start:start + len(out)]
+            codes[...] = out  # the next stage reads the narrow copy: less memory traffic
+            counts.append(int(overflow))
+        return counts
+
+    starts = range(0, n, block)
+    workers = min(len(starts), threads or os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:  # numpy releases the GIL inside its array loops
+            counts = list(pool.map(run_block, starts))
+    else:
+        counts = [run_block(start) for start in starts]
+    stats = {s.name: StageStats(sum(c[i] for c in counts), trace[s.name].size) for i, s in enumerate(spec.stages)}
     return GoldenResult(trace, stats, spec.stages[-1].name)
 
 
@@ -79,6 +110,54 @@ def _wide(frac: int) -> FixedType:
     return FixedType.parse(f"ap_fixed<62,{62 - frac}>")
 
 
+@dataclass(frozen=True)
+class _ExactSums:
+    """How to get a Conv2D/Dense accumulator exactly from float sums.
+
+    Every partial sum ``bias + x1*w1 + ...`` is a multiple of ``accum_t``'s LSB below ``bound`` codes in
+    magnitude, so when ``bound < 2**24`` (float32) or ``2**53`` (float64) a float matrix product is exact
+    in any summation order. Floats hold values in *product* LSBs: the bias starts as ``start`` (dyadic, exact)
+    and ``scale`` (a power of two) turns the result into accumulator codes."""
+
+    dtype: type[np.floating]
+    start: np.ndarray
+    scale: int
+    may_wrap: bool
+
+
+def _exact_sums(stage: Stage) -> _ExactSums | None:
+    """The float plan for ``stage``, or None when the products round on assignment to ``accum_t`` (fewer
+    fraction bits than the product) or the sums are too large for float64: then each product is formed
+    and cast on its own, in int64."""
+    in_t, w_t, acc_t = stage.input_t, stage.weight_t, stage.accum_t
+    prod_frac = FixedType.product_type(in_t, w_t).frac
+    if acc_t.frac < prod_frac:
+        return None
+    scale = 2 ** (acc_t.frac - prod_frac)
+    bias = acc_t.cast(stage.bias_codes, stage.bias_t)
+    k = stage.weight_codes.size // stage.weight_codes.shape[-1]
+    bound = (k * max(abs(in_t.min_code), in_t.max_code) * max(abs(w_t.min_code), w_t.max_code) * scale
+             + int(np.abs(bias).max(initial=0)))
+    if bound >= _EXACT:
+        return None
+    return _ExactSums(np.float32 if bound < 2**24 else np.float64, bias / scale, scale,
+                      may_wrap=-bound < acc_t.min_code or bound > acc_t.max_code)
+
+
+def _accumulator_codes(stage: Stage, plan: _ExactSums, sums: np.ndarray) -> np.ndarray:
+    """Exact float sums (product LSBs, bias included) -> ``accum_t`` codes, wrapped if they can overflow."""
+    sums = sums * plan.scale if plan.scale != 1 else sums
+    if plan.may_wrap:
+        return _wrap(stage.accum_t, sums.astype(np.int64, order="C"))
+    return sums.astype(code_dtype(stage.accum_t), order="C")
+
+
+def _wrap(acc_t: FixedType, total: np.ndarray) -> np.ndarray:
+    if total.size and acc_t.min_code <= total.min() and total.max() <= acc_t.max_code:
+        return total  # no wrap happened
+    return acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP: modular, whatever the order
+
+
 def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
     """``bias + cols @ weights`` in ``accum_t`` codes, as hls4ml's dense kernels compute it.
 
@@ -86,32 +165,25 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
     ``accum_t`` (rounded per ``accum_t`` if it has fewer fractional bits than the product) and the
     sum wraps modulo ``2**accum_t.width`` (AP_WRAP).
     """
-    in_t, w_t, b_t, acc_t = stage.input_t, stage.weight_t, stage.bias_t, stage.accum_t
     w = stage.weight_codes.reshape(-1, stage.weight_codes.shape[-1])
-    prod_t = FixedType.product_type(in_t, w_t)
-    bias = acc_t.cast(stage.bias_codes, b_t)
-    k = w.shape[0]
-    if acc_t.frac >= prod_t.frac:
-        scale = 2 ** (acc_t.frac - prod_t.frac)
-        bound = k * max(abs(in_t.min_code), in_t.max_code) * max(abs(w_t.min_code), w_t.max_code)
-        assert bound < _EXACT, f"{stage.name}: partial sums up to {bound} are not exact in float64"
-        # float32 (half the memory traffic) where every partial sum is an integer below 2**24
-        ftype = np.float32 if bound < 2**24 else np.float64
-        sums = (cols.astype(ftype, copy=False) @ w.astype(ftype)).astype(np.int64)
-        total = sums * scale + bias if scale != 1 else sums + bias
-        assert np.abs(total).max(initial=0) < 2**62, f"{stage.name}: accumulator beyond int64"
-    else:  # products round on assignment to accum_t: form each one (in blocks, to bound memory)
-        total = np.empty((cols.shape[0], w.shape[1]), dtype=np.int64)
-        rows = max(1, _CHUNK // (k * w.shape[1]))
-        for start in range(0, cols.shape[0], rows):
-            block = cols[start:start + rows, :, None] * w[None, :, :]
-            total[start:start + rows] = acc_t.cast(block, prod_t).sum(axis=1) + bias
-    if total.size and acc_t.min_code <= total.min() and total.max() <= acc_t.max_code:
-        return total  # no wrap happened (always so for a derived accumulator)
-    return acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP: modular, whatever the order
+    plan = _exact_sums(stage)
+    if plan is not None:
+        sums = cols.astype(plan.dtype, copy=False) @ w.astype(plan.dtype)
+        sums += plan.start.astype(plan.dtype)
+        return _accumulator_codes(stage, plan, sums)
+    acc_t, prod_t = stage.accum_t, FixedType.product_type(stage.input_t, stage.weight_t)
+    bias = acc_t.cast(stage.bias_codes, stage.bias_t)
+    total = np.empty((cols.shape[0], w.shape[1]), dtype=np.int64)
+    rows = max(1, _CHUNK // w.size)  # every product is formed: in blocks, to bound memory
+    for start in range(0, cols.shape[0], rows):
+        block = cols[start:start + rows, :, None] * w[None, :, :]
+        total[start:start + rows] = acc_t.cast(block, prod_t).sum(axis=1) + bias
+    return _wrap(acc_t, total)
 
 
 def _finish(stage: Stage, acc: np.ndarray) -> tuple[np.ndarray, int]:
+    if stage.result_t == stage.accum_t:  # acc is in range: the bound proved it, or it was wrapped
+        return acc, 0
     out, overflow = stage.result_t.cast(acc, stage.accum_t, return_overflow=True)
     return out, int(np.count_nonzero(overflow))
 
@@ -143,18 +215,58 @@ def _conv2d(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     kernel, strides = stage.params["kernel_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, kernel, strides, 0)
-    # im2col copies every input kh*kw times: do it in the narrowest float that holds the codes exactly
-    win = _windows(x.astype(np.float32 if np.abs(x).max(initial=0) < 2**24 else np.float64), kernel, strides)
-    n, oh, ow = win.shape[:3]
-    acc = accumulate(win.reshape(n * oh * ow, -1), stage)
+    n, (oh, ow, cout) = len(x), stage.output_shape
+    plan = _exact_sums(stage)
+    if plan is None:  # per-product rounding: im2col, then the dense path
+        acc = accumulate(_windows(x, kernel, strides).reshape(n * oh * ow, -1), stage)
+    else:
+        w = stage.weight_codes.astype(plan.dtype)
+        sums = _conv_sums(x.astype(plan.dtype), w, kernel, strides, (oh, ow), plan.start.astype(plan.dtype))
+        acc = _accumulator_codes(stage, plan, sums)
     out, overflow = _finish(stage, acc)
-    return out.reshape(n, oh, ow, -1), overflow
+    return out.reshape(n, oh, ow, cout), overflow
+
+
+def _conv_sums(x: np.ndarray, w: np.ndarray, kernel: list[int], strides: list[int], out_hw: tuple[int, int],
+               start: np.ndarray) -> np.ndarray:
+    """``start + sum(x*w)`` of every output, (N, OH, OW, cout), from shifted views of the input (no im2col).
+
+    Many channels: one ``(N*OH*OW, cin) @ (cin, cout)`` product per tap. Few: one scaled input plane
+    added per (tap, cin, cout); with unit strides the plane is the whole block of images as one flat
+    vector, shifted by ``dy*W + dx``: outputs at columns ``>= OW`` or rows ``>= OH`` mix neighbouring rows
+    or images and are dropped, every kept output reads only its own image."""
+    n, h, width, cin = x.shape
+    cout, (oh, ow) = w.shape[-1], out_hw
+    if cin * cout > 64:
+        sums = np.broadcast_to(start, (n, oh, ow, cout)).copy()
+        for (dy, dx), tap in _shifted(x, kernel, strides, out_hw):
+            sums += tap @ w[dy, dx]
+        return sums
+    if tuple(strides) == (1, 1):
+        planes = np.moveaxis(x, -1, 0).reshape(cin, n * h * width)
+        length = n * h * width - ((kernel[0] - 1) * width + kernel[1] - 1)
+        taps = (((dy, dx), planes[:, dy * width + dx: dy * width + dx + length])
+                for dy in range(kernel[0]) for dx in range(kernel[1]))
+        sums = np.empty((cout, n * h * width), dtype=x.dtype)
+    else:
+        taps = ((offset, np.moveaxis(view, -1, 0)) for offset, view in _shifted(x, kernel, strides, out_hw))
+        sums = np.empty((cout, n, oh, ow), dtype=x.dtype)
+        length = sums[0].size
+    sums[:] = start.reshape(-1, *[1] * (sums.ndim - 1))
+    part = sums[:, :length] if sums.ndim == 2 else sums
+    scaled = np.empty(part.shape[1:], dtype=x.dtype)
+    for (dy, dx), tap in taps:
+        for ci in range(cin):
+            for co in range(cout):
+                part[co] += np.multiply(tap[ci], w[dy, dx, ci, co], out=scaled)
+    if sums.ndim == 2:
+        sums = sums.reshape(cout, n, h, width)[:, :, :oh, :ow]
+    return np.moveaxis(sums, 0, -1)
 
 
 def _relu(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    cast, overflow = stage.result_t.cast(x, stage.input_t, return_overflow=True)
-    positive = x > 0
-    return np.where(positive, cast, 0), int(np.count_nonzero(overflow & positive))
+    """``x > 0 ? (result_t) x : 0`` as ``(result_t) max(x, 0)``: the cast maps 0 to 0."""
+    return _linear(stage, np.maximum(x, 0))
 
 
 def _linear(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -162,19 +274,26 @@ def _linear(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     return out, int(np.count_nonzero(overflow))
 
 
+def _shifted(x: np.ndarray, window: list[int], strides: list[int], out_hw: tuple[int, int]):
+    """``((dy, dx), view)`` for every window offset: the input under that offset of each output
+    position, a strided slice of shape ``(N, OH, OW, C)`` (no copies)."""
+    (oh, ow), (sy, sx) = out_hw, strides
+    for dy in range(window[0]):
+        for dx in range(window[1]):
+            yield (dy, dx), x[:, dy: dy + sy * (oh - 1) + 1: sy, dx: dx + sx * (ow - 1) + 1: sx]
+
+
 def _pool_slices(x: np.ndarray, pool: list[int], strides: list[int]):
     """The input value under each window offset, as strided slices of the output's shape (no copies)."""
     oh = (x.shape[1] - pool[0]) // strides[0] + 1
     ow = (x.shape[2] - pool[1]) // strides[1] + 1
-    for dy in range(pool[0]):
-        for dx in range(pool[1]):
-            yield x[:, dy: dy + strides[0] * (oh - 1) + 1: strides[0], dx: dx + strides[1] * (ow - 1) + 1: strides[1]]
+    return (view for _, view in _shifted(x, pool, strides, (oh, ow)))
 
 
 def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     pool, strides = stage.params["pool_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
-        x = _pad_same(x, pool, strides, np.iinfo(np.int64).min)
+        x = _pad_same(x, pool, strides, np.iinfo(x.dtype).min)
     m = None
     for part in _pool_slices(x, pool, strides):
         m = part.copy() if m is None else np.maximum(m, part, out=m)
@@ -186,6 +305,7 @@ def _avgpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     then ``sum / n`` on the raw accumulator, truncating toward zero, n = the window's non-padding cells;
     then cast to ``result_t``."""
     pool, strides, acc_t = stage.params["pool_size"], stage.params["strides"], stage.accum_t
+    x = x.astype(np.int64)  # window sums must not overflow a narrow code type
     count = np.ones((1, *x.shape[1:3], 1), dtype=np.int64)
     if stage.params["padding"] == "same":
         x, count = _pad_same(x, pool, strides, 0), _pad_same(count, pool, strides, 0)
@@ -198,7 +318,7 @@ def _avgpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _softmax(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    return softmax.softmax(x, stage.input_t, stage.result_t, stage.params), 0
+    return softmax.softmax(x.astype(np.int64), stage.input_t, stage.result_t, stage.params), 0
 
 
 def _flatten(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:

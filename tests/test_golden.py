@@ -86,11 +86,11 @@ def test_maxpool_and_flatten_order():
     assert flat[0].tolist() == [10, 11, 14, 15, 26, 27, 30, 31]  # channels-last
 
 
-def small_config(padding="valid", strides=1, softmax="none") -> dict:
+def small_config(padding="valid", strides=1, softmax="none", channels=(2, 3)) -> dict:
     return {
         "name": "tiny",
-        "model": {"input_shape": [9, 8, 2], "layers": [
-            {"type": "Conv2D", "name": "c1", "filters": 3, "kernel_size": [3, 2], "strides": strides,
+        "model": {"input_shape": [9, 8, channels[0]], "layers": [
+            {"type": "Conv2D", "name": "c1", "filters": channels[1], "kernel_size": [3, 2], "strides": strides,
              "padding": padding, "activation": "relu"},
             {"type": "MaxPooling2D", "name": "p1", "pool_size": 2, "padding": padding},
             {"type": "Flatten", "name": "f"},
@@ -116,17 +116,20 @@ def random_spec(raw: dict, seed: int = 0) -> HardwareSpec:
     return build_spec(cfg, codes)
 
 
-@pytest.mark.parametrize("padding,strides", [("valid", 1), ("same", 1), ("same", 2), ("valid", 2)])
-def test_conv_accumulator_matches_keras_float64(padding, strides):
+@pytest.mark.parametrize("padding,strides,channels", [("valid", 1, (2, 3)), ("same", 1, (2, 3)), ("same", 2, (2, 3)),
+                                                       ("valid", 2, (2, 3)), ("valid", 1, (1, 2)),
+                                                       ("same", 1, (8, 12)), ("valid", 2, (8, 12))])
+def test_conv_accumulator_matches_keras_float64(padding, strides, channels):
     """Keras in float64 computes the exact accumulator values: the geometry (padding, strides,
-    weight layout) must agree with ours."""
+    weight layout) must agree with ours, on each of the golden model's convolution paths (few channels
+    with unit or other strides, many channels)."""
     tf = pytest.importorskip("tensorflow")
-    spec = random_spec(small_config(padding, strides), seed=strides)
+    spec = random_spec(small_config(padding, strides, channels=channels), seed=strides)
     conv = spec.stage("c1")
     rng = np.random.default_rng(7)
-    x = rng.integers(0, 256, (4, 9, 8, 2))
-    layer = tf.keras.layers.Conv2D(3, (3, 2), strides=strides, padding=padding, dtype="float64")
-    layer.build((None, 9, 8, 2))
+    x = rng.integers(0, 256, (4, 9, 8, channels[0]))
+    layer = tf.keras.layers.Conv2D(channels[1], (3, 2), strides=strides, padding=padding, dtype="float64")
+    layer.build((None, 9, 8, channels[0]))
     layer.set_weights([conv.weight_codes * conv.weight_t.lsb, conv.bias_codes * conv.bias_t.lsb])
     expected = layer(x * spec.input_t.lsb).numpy()
     trace = golden.run(spec, x).trace
@@ -145,6 +148,29 @@ def test_run_returns_trace_of_every_stage_and_counts():
         assert 0 <= stats.overflow <= stats.total
     with pytest.raises(ValueError, match="outside ap_ufixed<8,0>"):
         golden.run(spec, x + 1)
+
+
+def test_blocks_and_threads_do_not_change_the_result(monkeypatch):
+    spec = random_spec(small_config("same", 1), seed=5)
+    x = np.random.default_rng(2).integers(0, 256, (37, 9, 8, 2))
+    whole = golden.run(spec, x, threads=1)
+    monkeypatch.setattr(golden, "_BLOCK_VALUES", 500)  # 2 images per block: 19 blocks, the last one short
+    for threads in (1, 2, 3):
+        blocked = golden.run(spec, x, threads=threads)
+        for name, codes in whole.trace.items():
+            np.testing.assert_array_equal(blocked.trace[name], codes, err_msg=name)
+            assert blocked.stats[name] == whole.stats[name]
+
+
+def test_trace_dtype_is_the_narrowest_that_holds_the_codes():
+    assert golden.code_dtype(T("ap_ufixed<8,3>")) == np.int16
+    assert golden.code_dtype(T("ap_fixed<16,3>")) == np.int16
+    assert golden.code_dtype(T("ap_ufixed<16,3>")) == np.int32   # 65535 > int16 max
+    assert golden.code_dtype(T("ap_fixed<32,3>")) == np.int32
+    assert golden.code_dtype(T("ap_fixed<33,3>")) == np.int64
+    spec = random_spec(small_config(), seed=3)
+    trace = golden.run(spec, np.zeros((2, 9, 8, 2), dtype=np.int64)).trace
+    assert trace["c1_relu"].dtype == np.int16 and trace["c1"].dtype == golden.code_dtype(spec.stage("c1").result_t)
 
 
 def test_avgpool_by_hand_truncates_toward_zero():
