@@ -39,6 +39,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a directory hlsgen did not create")
     p.set_defaults(func=_cmd_build)
 
+    p = sub.add_parser("profile", help="per-layer value ranges, the integer bits each type needs, and the "
+                       "accuracy they buy; optionally write the profiled config")
+    p.add_argument("config", help="YAML config file")
+    p.add_argument("--images", type=int, default=2000, help="training images to profile (default 2000)")
+    p.add_argument("--test-images", type=int, help="test images for the accuracy sweeps (default: all)")
+    p.add_argument("--saturation", type=float, default=0.0,
+                   help="fraction of profiled values allowed to saturate when choosing I (default 0)")
+    p.add_argument("--apply", metavar="OUT.yaml", help="write a complete config with the profiled precision")
+    p.add_argument("--output", help="directory for the results (default: <output_dir>-profile)")
+    p.add_argument("--epochs", type=int, help="override train.epochs when the float model must be trained")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT.yaml or output directory")
+    p.set_defaults(func=_cmd_profile)
+
     p = sub.add_parser("csim", help="run the project's C simulation (make csim) and compare with the golden model")
     p.add_argument("project", help="project directory written by hlsgen build")
     p.add_argument("-n", "--images", type=int, default=0, help="first N test images only (default: all)")
@@ -104,6 +117,26 @@ def _cmd_build(args: argparse.Namespace) -> int:
     _positive("--epochs", args.epochs)
     _positive("--images", args.images)
     build_command(cfg, Path(args.output) if args.output else None, args.force, args.epochs, args.images)
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hlsgen.config import load_config
+
+    cfg = load_config(args.config)
+    _positive("--images", args.images)
+    _positive("--test-images", args.test_images)
+    _positive("--epochs", args.epochs)
+    if not 0.0 <= args.saturation < 1.0:
+        from hlsgen.errors import UsageError
+
+        raise UsageError(f"--saturation: a fraction in [0, 1) is expected, got {args.saturation}")
+    from hlsgen.profile_command import profile_command  # TensorFlow: slow
+
+    profile_command(cfg, args.images, args.test_images, args.saturation, Path(args.output) if args.output else None,
+                    Path(args.apply) if args.apply else None, args.force, args.epochs)
     return 0
 
 

@@ -35,7 +35,7 @@ from enum import Enum
 
 import numpy as np
 
-__all__ = ["FixedType", "Overflow", "Rounding", "MAX_WIDTH"]
+__all__ = ["FixedType", "Overflow", "Rounding", "MAX_WIDTH", "round_right"]
 
 #: Codes live in int64; 62 bits leave room for the sign and for one rounding carry.
 MAX_WIDTH = 62
@@ -92,7 +92,7 @@ def _problem(width: int, sat_bits: int) -> str | None:
     return None
 
 
-def _round_right(mant: np.ndarray, shift: int, rounding: Rounding) -> np.ndarray:
+def round_right(mant: np.ndarray, shift: int, rounding: Rounding) -> np.ndarray:
     """``mant * 2**-shift`` rounded to an integer by ``rounding``, for int64 ``|mant| < 2**62`` and
     ``0 < shift <= 62``: one add and one arithmetic shift. The added constant carries exactly the
     discarded fractions that must round up: ``half`` is the first discarded bit's weight, and the parity
@@ -296,7 +296,7 @@ class FixedType:
         scalar = isinstance(shift, int)
         if (scalar and 0 < shift <= 62 and mant.size
                 and (small or (-(2**62) < mant.min() and mant.max() < 2**62))):
-            return self._saturate_or_wrap(mant, _round_right(mant, shift, self.rounding), mant < 0)
+            return self._saturate_or_wrap(mant, round_right(mant, shift, self.rounding), mant < 0)
         if not scalar:
             mant, shift = np.broadcast_arrays(mant, shift)
         # numpy defines shifts >= 64 (0, or the sign for >> on int64); 65 still sees every bit as shifted out

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hlsgen import softmax
-from hlsgen.fixed import FixedType
+from hlsgen.fixed import FixedType, Overflow, round_right
 from hlsgen.spec import HardwareSpec, Stage
 
 _EXACT = 2.0**53
@@ -175,9 +175,14 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
     bias = acc_t.cast(stage.bias_codes, stage.bias_t)
     total = np.empty((cols.shape[0], w.shape[1]), dtype=np.int64)
     rows = max(1, _CHUNK // w.size)  # every product is formed: in blocks, to bound memory
+    shift = prod_t.frac - acc_t.frac
+    # AP_WRAP is modular: wrapping each rounded product before summing changes nothing, so only the
+    # rounding is applied per product (the sum wraps once); other overflow modes cast each product
+    modular = acc_t.overflow is Overflow.WRAP and not acc_t.sat_bits and prod_t.width <= 62 and shift <= 62
     for start in range(0, cols.shape[0], rows):
-        block = cols[start:start + rows, :, None] * w[None, :, :]
-        total[start:start + rows] = acc_t.cast(block, prod_t).sum(axis=1) + bias
+        block = cols[start:start + rows, :, None].astype(np.int64) * w[None, :, :]
+        rounded = round_right(block, shift, acc_t.rounding) if modular else acc_t.cast(block, prod_t)
+        total[start:start + rows] = rounded.sum(axis=1) + bias
     return _wrap(acc_t, total)
 
 

@@ -294,6 +294,12 @@ def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int
     return model, seconds
 
 
+def train_float(cfg: Config, data: Mnist, epochs: int | None = None, verbose: int = 0) -> keras.Model:
+    """The float model alone, trained exactly as :func:`train_models` trains it (same seed and budget)."""
+    x, y = to_float(data.x_train), data.y_train.astype(np.int64)
+    return _fit(cfg, False, x, y, epochs or cfg.train.epochs, verbose)[0]
+
+
 def _labels(out: np.ndarray) -> np.ndarray:
     return out if out.ndim == 1 else np.argmax(out.reshape(len(out), -1), axis=-1)
 

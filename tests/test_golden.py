@@ -75,6 +75,26 @@ def test_narrow_accumulator_rounds_each_product():
     assert out[0].tolist() == [0]                    # exact sum 3/128 would give code 1
 
 
+@pytest.mark.parametrize("acc", ["ap_fixed<8,2>", "ap_fixed<8,2,AP_RND_CONV>", "ap_fixed<6,0,AP_RND_INF>"])
+def test_narrow_accumulator_matches_product_by_product_casts(acc):
+    """8-bit accumulators (what an hls4ml model precision of ap_fixed<8,I> gives): each product is
+    rounded and wrapped into accum_t, the running sum too. Oracle: one C++-like assignment at a time."""
+    x_t, w_t, b_t, acc_t = T("ap_ufixed<8,0>"), T("ap_fixed<8,1>"), T("ap_fixed<8,1>"), T(acc)
+    rng = np.random.default_rng(11)
+    x, w, b = rng.integers(0, 256, (5, 7)), rng.integers(-128, 128, (7, 3)), rng.integers(-128, 128, 3)
+    stage = dense_stage(x_t, w_t, b_t, acc_t, w, b, accum=acc_t)
+    prod_t = FixedType.product_type(x_t, w_t)
+    expected = np.empty((5, 3), dtype=np.int64)
+    for i in range(5):
+        for o in range(3):
+            total = int(acc_t.cast(np.array([b[o]]), b_t)[0])
+            for k in range(7):
+                p = int(acc_t.cast(np.array([x[i, k] * w[k, o]]), prod_t)[0])
+                total = int(acc_t.cast(np.array([total + p]), FixedType.parse(f"ap_fixed<40,{40 - acc_t.frac}>"))[0])
+            expected[i, o] = total
+    np.testing.assert_array_equal(golden.accumulate(x, stage), expected)
+
+
 def test_maxpool_and_flatten_order():
     t = T("ap_ufixed<8,3>")
     pool = Stage("p", "maxpool", (4, 4, 2), (2, 2, 2), t, t,
