@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from hlsgen import emit, golden  # noqa: E402
-from hlsgen.data import load_mnist, to_float  # noqa: E402
+from hlsgen.data import input_codes, load_mnist, to_float  # noqa: E402
 from hlsgen.spec import HardwareSpec  # noqa: E402
 from hlsgen.train import load_trained  # noqa: E402
 
@@ -44,7 +44,7 @@ def main() -> None:
     spec = HardwareSpec.load(args.project)
     data = load_mnist(os.environ.get("HLSGEN_DATA"))
     x = data.x_test[: args.images]
-    codes = x.astype(np.int64)[..., np.newaxis]
+    codes = input_codes(spec.input_t, x)
 
     t_golden, result = best_of(args.repeat, lambda: golden.run(spec, codes))
     t_golden_1, _ = best_of(args.repeat, lambda: golden.run(spec, codes, threads=1))

@@ -18,7 +18,7 @@ import numpy as np
 
 from hlsgen import emit, golden
 from hlsgen.config import Config
-from hlsgen.data import load_mnist
+from hlsgen.data import input_codes, load_mnist
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.spec import HardwareSpec
 
@@ -56,7 +56,7 @@ def write_project(spec: HardwareSpec, project: Path, final: Path, test_images: n
     spec.save(project)
 
     start = time.perf_counter()
-    codes = np.asarray(test_images, dtype=np.int64)[..., np.newaxis]
+    codes = input_codes(spec.input_t, test_images)
     expected = golden.run(spec, codes).output
     timings["golden"] = time.perf_counter() - start
     tb = project / "tb_data"
@@ -114,6 +114,9 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
     Path(LAST_BUILD_FILE).write_text(str(target) + "\n")
     print(f"build: hls4ml {timings['hls4ml']:.1f} s, golden model on {len(x_test)} images {timings['golden']:.2f} s")
     print(f"wrote {target}: run 'make -C {target} csim' (or 'make csim')")
+    profile = Path(f"{target}-profile") / "summary.md"
+    if profile.exists():
+        print(f"profile of this config's output_dir (hlsgen profile): {profile}")
     return target
 
 

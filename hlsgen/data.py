@@ -50,6 +50,12 @@ def to_float(images: np.ndarray) -> np.ndarray:
     return (np.asarray(images, dtype=np.float32) / np.float32(PIXEL_SCALE))[..., np.newaxis]
 
 
+def input_codes(input_t, images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, H, W) -> codes of ``input_t`` (N, H, W, 1): the pixel / 256 values cast to the
+    input type as C++ would (exact, pixel = code, for the reference ``ap_ufixed<8,0>``)."""
+    return input_t.quantize(to_float(images).astype(np.float64))
+
+
 def load_mnist(path: str | Path | None = None) -> Mnist:
     """Load MNIST from ``path``, else ``$HLSGEN_DATA``, else Keras' downloader.
 

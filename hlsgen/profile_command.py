@@ -18,7 +18,7 @@ import yaml
 from hlsgen import golden
 from hlsgen.build import cached_training
 from hlsgen.config import Config
-from hlsgen.data import load_mnist, to_float
+from hlsgen.data import input_codes, load_mnist, to_float
 from hlsgen.errors import UsageError
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.profile import (
@@ -88,7 +88,7 @@ def profile_command(cfg: Config, images: int = 2000, test_images: int | None = N
     start = time.perf_counter()
     x = data.x_train[:images]
     values = float_values(cfg, float_model, to_float(x))
-    hw = golden.run(hw_spec, cfg.input_type.quantize(to_float(x).astype(np.float64)))
+    hw = golden.run(hw_spec, input_codes(cfg.input_type, x))
     profiles = profile_model(cfg, values, saturation, hw, hw_spec)
     chosen = recommended_types(profiles)
     block = precision_block(cfg, raw, chosen)

@@ -12,7 +12,7 @@ import numpy as np
 
 from hlsgen import golden
 from hlsgen.config import Config
-from hlsgen.data import to_float
+from hlsgen.data import input_codes
 from hlsgen.errors import HlsgenError
 from hlsgen.export import ptq_codes
 from hlsgen.fixed import FixedType
@@ -36,7 +36,7 @@ class PtqEvaluator:
     def accuracy(self, cfg: Config) -> float:
         spec = build_spec(cfg, ptq_codes(cfg, self.float_model))
         if cfg.input_type not in self._codes:
-            self._codes[cfg.input_type] = cfg.input_type.quantize(to_float(self.images).astype(np.float64))
+            self._codes[cfg.input_type] = input_codes(cfg.input_type, self.images)
         return float(np.mean(labels(golden.run(spec, self._codes[cfg.input_type]).output) == self.y))
 
     def try_accuracy(self, cfg_fn) -> float | None:

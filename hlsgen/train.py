@@ -26,6 +26,7 @@ from qkeras.utils import load_qmodel  # noqa: E402
 from hlsgen import golden  # noqa: E402
 from hlsgen.config import Config, derive_accum, fan_in  # noqa: E402
 from hlsgen.data import Mnist, load_mnist, to_float  # noqa: E402
+from hlsgen.data import input_codes as data_input_codes  # noqa: E402
 from hlsgen.errors import ConfigError  # noqa: E402
 from hlsgen.export import export_spec, ptq_codes  # noqa: E402
 from hlsgen.fixed import FixedType, Overflow, Rounding  # noqa: E402
@@ -306,7 +307,7 @@ def _labels(out: np.ndarray) -> np.ndarray:
 
 def input_codes(cfg: Config, images: np.ndarray) -> np.ndarray:
     """uint8 images (N, 28, 28) -> input codes (N, 28, 28, 1): pixel / 256 cast to the input type."""
-    return cfg.input_type.quantize(to_float(images).astype(np.float64)).astype(np.int64)
+    return data_input_codes(cfg.input_type, images)
 
 
 def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: np.ndarray,

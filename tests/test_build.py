@@ -102,6 +102,23 @@ def test_average_pooling_csim_is_bit_exact(tmp_path, small_data):
     build_and_csim(tmp_path, write_config(tmp_path, small_data, pool="AveragePooling2D", io_type="io_stream"), 20)
 
 
+def test_other_input_type_and_narrow_accumulator_csim_is_bit_exact(tmp_path, small_data):
+    """Input codes are the pixels cast to the input type (here 1/64 steps, rounded), not the raw bytes;
+    an accumulator narrower than the products rounds each product and wraps, in hls4ml as in the golden
+    model (what an hls4ml model precision of ap_fixed<8,I> does to every layer)."""
+    cfg = write_config(tmp_path, small_data, io_type="io_stream")
+    raw = yaml.safe_load(quote_types(cfg.read_text()))
+    raw["precision"]["input"] = "ap_ufixed<8,2,AP_RND_CONV,AP_SAT>"
+    raw["precision"]["layers"]["fc1"]["accum"] = "ap_fixed<12,5>"
+    cfg = cfg.with_name("cfg_input_accum.yaml")
+    cfg.write_text(yaml.safe_dump(raw))
+    build_and_csim(tmp_path, cfg, 10)
+    inputs = np.loadtxt(tmp_path / "prj_cfg_input_accum" / "tb_data" / "inputs.txt", dtype=np.int64)
+    with np.load(small_data) as npz:
+        pixels = npz["x_test"][:10].reshape(10, -1).astype(np.int64)
+    np.testing.assert_array_equal(inputs, np.rint(pixels / 4))  # value p/256 in 1/64 steps: p/4, ties to even
+
+
 def test_changed_weight_fails_and_names_the_layer(stream_project, tmp_path):
     project = tmp_path / "broken"
     shutil.copytree(stream_project, project, ignore=shutil.ignore_patterns("build"))
