@@ -22,6 +22,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -79,28 +80,37 @@ def run(spec: HardwareSpec, input_codes: np.ndarray, threads: int | None = None)
             raise ValueError(f"input codes of shape {x.shape}, expected (N, {', '.join(map(str, spec.input_shape))})")
     if x.size and (x.min() < spec.input_t.min_code or x.max() > spec.input_t.max_code):
         raise ValueError(f"input codes outside {spec.input_t} [{spec.input_t.min_code}, {spec.input_t.max_code}]")
-    n = len(x)
-    trace = {s.name: np.empty((n, *s.output_shape), dtype=code_dtype(s.result_t)) for s in spec.stages}
-    per_image = max(math.prod(s.output_shape) for s in spec.stages)
-    block = max(1, _BLOCK_VALUES // per_image)
+    n, stages = len(x), spec.stages
+    x = x.astype(code_dtype(spec.input_t), copy=False)
+    trace = {s.name: np.empty((n, *s.output_shape), dtype=code_dtype(s.result_t)) for s in stages}
+    sizes = [math.prod(s.output_shape) for s in stages]
+    block = max(1, _BLOCK_VALUES // max(sizes))
+    workers = max(1, min(-(-n // block), threads or os.cpu_count() or 1))
+    # Large early stages run in cache-sized blocks; once the values per image have shrunk 8-fold, the
+    # rest (many small numpy calls, bound by the GIL) runs in one block per thread.
+    front = 1 + max(i for i, size in enumerate(sizes) if size * 8 >= max(sizes))
+    phases = [(0, front, block), (front, len(stages), max(block, -(-n // workers)))]
+    overflow = [0] * len(stages)
 
-    def run_block(start: int) -> list[int]:
-        codes, counts = x[start:start + block].astype(np.int64), []
-        for stage in spec.stages:
-            out, overflow = STAGE_FUNCTIONS[stage.kind](stage, codes)
+    def run_block(first: int, last: int, start: int, size: int) -> list[int]:
+        codes = x[start:start + size] if first == 0 else trace[stages[first - 1].name][start:start + size]
+        counts = []
+        for stage in stages[first:last]:
+            out, count = STAGE_FUNCTIONS[stage.kind](stage, codes)
             codes = trace[stage.name][start:start + len(out)]
             codes[...] = out  # the next stage reads the narrow copy: less memory traffic
-            counts.append(int(overflow))
+            counts.append(int(count))
         return counts
 
-    starts = range(0, n, block)
-    workers = min(len(starts), threads or os.cpu_count() or 1)
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:  # numpy releases the GIL inside its array loops
-            counts = list(pool.map(run_block, starts))
-    else:
-        counts = [run_block(start) for start in starts]
-    stats = {s.name: StageStats(sum(c[i] for c in counts), trace[s.name].size) for i, s in enumerate(spec.stages)}
+    with ThreadPoolExecutor(workers) as pool:  # numpy releases the GIL inside its array loops
+        for first, last, size in phases:
+            if first == last:
+                continue
+            starts = range(0, n, size)
+            for counts in pool.map(run_block, repeat(first), repeat(last), starts, repeat(size)):
+                for i, count in enumerate(counts, start=first):
+                    overflow[i] += count
+    stats = {s.name: StageStats(overflow[i], trace[s.name].size) for i, s in enumerate(stages)}
     return GoldenResult(trace, stats, spec.stages[-1].name)
 
 
@@ -147,9 +157,14 @@ def _exact_sums(stage: Stage) -> _ExactSums | None:
 def _accumulator_codes(stage: Stage, plan: _ExactSums, sums: np.ndarray) -> np.ndarray:
     """Exact float sums (product LSBs, bias included) -> ``accum_t`` codes, wrapped if they can overflow."""
     sums = sums * plan.scale if plan.scale != 1 else sums
-    if plan.may_wrap:
-        return _wrap(stage.accum_t, sums.astype(np.int64, order="C"))
-    return sums.astype(code_dtype(stage.accum_t), order="C")
+    dtype = np.int64 if plan.may_wrap else code_dtype(stage.accum_t)
+    if sums.flags.c_contiguous or sums.shape[-1] > 16:
+        codes = sums.astype(dtype, order="C")
+    else:  # channels-last view of channel planes: one copy per channel reads each plane contiguously
+        codes = np.empty(sums.shape, dtype=dtype)
+        for channel in range(sums.shape[-1]):
+            codes[..., channel] = sums[..., channel]
+    return _wrap(stage.accum_t, codes) if plan.may_wrap else codes
 
 
 def _wrap(acc_t: FixedType, total: np.ndarray) -> np.ndarray:
@@ -299,10 +314,33 @@ def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     pool, strides = stage.params["pool_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, pool, strides, np.iinfo(x.dtype).min)
-    m = None
-    for part in _pool_slices(x, pool, strides):
-        m = part.copy() if m is None else np.maximum(m, part, out=m)
+    if list(pool) == list(strides):
+        m = _tiled_max(x, pool)
+    else:
+        m = None
+        for part in _pool_slices(x, pool, strides):
+            m = part.copy() if m is None else np.maximum(m, part, out=m)
     return _linear(stage, m)
+
+
+def _tiled_max(x: np.ndarray, pool: list[int]) -> np.ndarray:
+    """Max pooling whose windows tile the input (stride = pool size), with long vector loops: first the
+    maximum of each window's rows (whole image rows at once), then of its columns (one strided pass per
+    window column and channel: numpy is slow on the short inner loops of a (..., pw, C) view)."""
+    (ph, pw), (n, h, w, c) = pool, x.shape
+    oh, ow = h // ph, w // pw
+    rows = np.ascontiguousarray(x[:, :oh * ph, :ow * pw]).reshape(n * oh, ph, ow * pw * c)
+    m = rows[:, 0].copy()
+    for i in range(1, ph):
+        np.maximum(m, rows[:, i], out=m)
+    flat = m.reshape(-1)                                   # (n*oh) rows of ow*pw*c values
+    out = np.empty(n * oh * ow * c, dtype=x.dtype)
+    for ch in range(c):
+        target = out[ch::c]
+        target[...] = flat[ch::pw * c]
+        for j in range(1, pw):
+            np.maximum(target, flat[j * c + ch::pw * c], out=target)
+    return out.reshape(n, oh, ow, c)
 
 
 def _avgpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:

@@ -427,3 +427,22 @@ def test_constructor_and_result_type_errors() -> None:
         FixedType(8, 3, True, "RND")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         T("ap_fixed<8,3>").cast(np.array([1]), "ap_fixed<8,3>")  # type: ignore[arg-type]
+
+
+def test_narrow_integer_inputs_cast_like_int64() -> None:
+    """Codes given in int32/int16 arrays take a 32-bit path for the common narrowing casts: it must give
+    the codes and overflow masks of the int64 path (which the header comparison above checks)."""
+    rng = np.random.default_rng(5)
+    fast = 0
+    for dst, src in CAST_PAIRS:
+        c = _src_codes(dst, src, rng)
+        want, want_over = dst.cast(c, src, return_overflow=True)
+        for dtype in (np.int32, np.int16, np.uint16):
+            info = np.iinfo(dtype)
+            if c.min() < info.min or c.max() > info.max:
+                continue
+            got, got_over = dst.cast(c.astype(dtype), src, return_overflow=True)
+            np.testing.assert_array_equal(got, want, err_msg=f"{dst} = {src} from {dtype.__name__}")
+            np.testing.assert_array_equal(got_over, want_over, err_msg=f"{dst} = {src} from {dtype.__name__}")
+            fast += dst._cast_int32(c.astype(dtype), src.frac - dst.frac) is not None
+    assert fast >= 50  # the 32-bit path was exercised, across the modes of CAST_PAIRS

@@ -170,6 +170,24 @@ def test_run_returns_trace_of_every_stage_and_counts():
         golden.run(spec, x + 1)
 
 
+@pytest.mark.parametrize("pool,strides,padding", [((2, 2), (2, 2), "valid"), ((3, 2), (3, 2), "valid"),
+                                                   ((2, 2), (2, 2), "same"), ((3, 3), (2, 2), "valid"),
+                                                   ((2, 3), (1, 2), "same")])
+def test_maxpool_matches_keras(pool, strides, padding):
+    """Both max-pooling paths (windows that tile the input, cropped or padded; overlapping windows)
+    against Keras on odd-sized inputs with several channels."""
+    tf = pytest.importorskip("tensorflow")
+    t = T("ap_fixed<8,3>")
+    x = np.random.default_rng(4).integers(-128, 128, (3, 7, 9, 3))
+    layer = tf.keras.layers.MaxPooling2D(pool, strides, padding=padding, dtype="float64")
+    expected = layer(x.astype(np.float64)).numpy()
+    stage = Stage("p", "maxpool", x.shape[1:], expected.shape[1:], t, t,
+                  params=MappingProxyType({"pool_size": list(pool), "strides": list(strides), "padding": padding}))
+    for dtype in (np.int64, np.int16):
+        out, _ = golden.STAGE_FUNCTIONS["maxpool"](stage, x.astype(dtype))
+        np.testing.assert_array_equal(out, expected)
+
+
 def test_blocks_and_threads_do_not_change_the_result(monkeypatch):
     spec = random_spec(small_config("same", 1), seed=5)
     x = np.random.default_rng(2).integers(0, 256, (37, 9, 8, 2))
