@@ -119,6 +119,31 @@ def test_other_input_type_and_narrow_accumulator_csim_is_bit_exact(tmp_path, sma
     np.testing.assert_array_equal(inputs, np.rint(pixels / 4))  # value p/256 in 1/64 steps: p/4, ties to even
 
 
+def test_batchnorm_and_standalone_activations_csim_is_bit_exact(tmp_path, small_data):
+    """BatchNormalization folded into the convolution (rounded again after QAT), a standalone ReLU and a
+    standalone linear activation (each its own hls4ml layer and cast): hardware = golden model."""
+    cfg = write_config(tmp_path, small_data, io_type="io_parallel", strategy="Latency")
+    raw = yaml.safe_load(quote_types(cfg.read_text()))
+    raw["model"]["layers"] = [
+        {"type": "Conv2D", "name": "conv1", "filters": 2, "kernel_size": 3, "activation": "linear"},
+        {"type": "BatchNormalization", "name": "bn1"},
+        {"type": "Activation", "name": "relu1", "activation": "relu"},
+        {"type": "MaxPooling2D", "name": "pool1", "pool_size": 2},
+        {"type": "Flatten", "name": "flatten"},
+        {"type": "Dense", "name": "fc1", "units": 16, "activation": "linear"},
+        {"type": "Activation", "name": "lin1", "activation": "linear"},
+        {"type": "Dense", "name": "fc2", "units": 10, "activation": "softmax"},
+    ]
+    raw["precision"]["layers"] = {"relu1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
+                                  "lin1": {"result": "ap_fixed<8,4,AP_RND_CONV,AP_SAT>"},
+                                  "fc2": {"weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>",
+                                          "result": "ap_fixed<8,4,AP_RND_CONV,AP_SAT>"}}
+    raw["hls"]["reuse_factor"] = {"default": 1}
+    cfg = cfg.with_name("cfg_bn_act.yaml")
+    cfg.write_text(yaml.safe_dump(raw))
+    build_and_csim(tmp_path, cfg, 10)
+
+
 def test_changed_weight_fails_and_names_the_layer(stream_project, tmp_path):
     project = tmp_path / "broken"
     shutil.copytree(stream_project, project, ignore=shutil.ignore_patterns("build"))
