@@ -154,6 +154,34 @@ def test_float_values_match_keras_layer_outputs():
     np.testing.assert_array_equal(values[("fc1", "weight")], model.get_layer("fc1").kernel.numpy())
 
 
+def test_float_values_fold_batchnorm_and_follow_standalone_relu():
+    tf = pytest.importorskip("tensorflow")
+    from hlsgen.export import fold_batchnorm
+    from hlsgen.profile import float_values
+    from hlsgen.train import _build
+
+    raw = copy.deepcopy(REFERENCE)
+    raw["model"]["layers"][:1] = [
+        {"type": "Conv2D", "name": "conv1", "filters": 2, "kernel_size": 3, "activation": "linear"},
+        {"type": "BatchNormalization", "name": "bn1"},
+        {"type": "Activation", "name": "relu1", "activation": "relu"}]
+    raw["precision"]["layers"].pop("conv1")
+    cfg = config_from_dict(raw)
+    tf.keras.utils.set_random_seed(1)
+    model = _build(cfg, False)
+    bn = model.get_layer("bn1")
+    bn.set_weights([np.full(2, 1.5), np.full(2, 0.25), np.full(2, 0.1), np.full(2, 4.0)])  # gamma beta mean var
+    x = np.random.default_rng(1).integers(0, 256, (4, 28, 28, 1)).astype(np.float32) / 256
+    values = float_values(cfg, model, x)
+    bn_out = tf.keras.Model(model.inputs, bn.output)(x).numpy()
+    np.testing.assert_allclose(values[("conv1", "accum")], bn_out, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values[("relu1", "result")], np.maximum(bn_out, 0), rtol=1e-5, atol=1e-6)
+    conv = model.get_layer("conv1")
+    w, b = fold_batchnorm(conv.kernel.numpy(), conv.bias.numpy(), bn)
+    np.testing.assert_allclose(values[("conv1", "weight")], w)
+    np.testing.assert_allclose(values[("conv1", "bias")], b)
+
+
 # ------------------------------------------------------------------------------ the command (slow)
 
 def hlsgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
