@@ -138,11 +138,11 @@ def test_write_config_is_complete_and_builds_elsewhere(tmp_path):
 def test_float_values_match_keras_layer_outputs():
     tf = pytest.importorskip("tensorflow")
     from hlsgen.profile import float_values
-    from hlsgen.train import _build
+    from hlsgen.train import build_float_model
 
     cfg = config_from_dict(copy.deepcopy(REFERENCE))
     tf.keras.utils.set_random_seed(0)
-    model = _build(cfg, False)
+    model = build_float_model(cfg)
     x = np.random.default_rng(0).integers(0, 256, (6, 28, 28, 1)).astype(np.float32) / 256
     values = float_values(cfg, model, x)
     conv_out = tf.keras.Model(model.inputs, model.get_layer("conv1").output)(x).numpy()
@@ -158,7 +158,7 @@ def test_float_values_fold_batchnorm_and_follow_standalone_relu():
     tf = pytest.importorskip("tensorflow")
     from hlsgen.export import fold_batchnorm
     from hlsgen.profile import float_values
-    from hlsgen.train import _build
+    from hlsgen.train import build_float_model
 
     raw = copy.deepcopy(REFERENCE)
     raw["model"]["layers"][:1] = [
@@ -168,7 +168,7 @@ def test_float_values_fold_batchnorm_and_follow_standalone_relu():
     raw["precision"]["layers"].pop("conv1")
     cfg = config_from_dict(raw)
     tf.keras.utils.set_random_seed(1)
-    model = _build(cfg, False)
+    model = build_float_model(cfg)
     bn = model.get_layer("bn1")
     bn.set_weights([np.full(2, 1.5), np.full(2, 0.25), np.full(2, 0.1), np.full(2, 4.0)])  # gamma beta mean var
     x = np.random.default_rng(1).integers(0, 256, (4, 28, 28, 1)).astype(np.float32) / 256

@@ -19,13 +19,11 @@ from hlsgen.config import config_from_dict  # noqa: E402
 from hlsgen.data import load_mnist  # noqa: E402
 from hlsgen.errors import UsageError  # noqa: E402
 from hlsgen.fixed import FixedType  # noqa: E402
+from hlsgen.quantizers import QuantizerMismatchWarning, make_quantizer, quantizer_differences  # noqa: E402
 from hlsgen.train import (  # noqa: E402
-    QuantizerMismatchWarning,
     build_float_model,
     build_qkeras_model,
     load_trained,
-    make_quantizer,
-    quantizer_differences,
     save_model,
     train_command,
     train_models,
