@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -216,6 +217,13 @@ def test_profile_command_end_to_end(tmp_path):
     for p in result["profiles"]:
         if p["recommended"] and p["layer"] != "input":
             assert str(getattr(applied.precision[p["layer"]], p["quantity"])) == p["recommended"]
+    # the profiled config builds, and its hardware is bit-exact with the golden model
+    if shutil.which("g++") and shutil.which("make"):
+        build = hlsgen("build", "x.yaml", "--output", "prj", "--images", "10", cwd=tmp_path)
+        assert build.returncode == 0, build.stderr[-3000:]
+        csim = subprocess.run(["make", "--no-print-directory", "-C", str(tmp_path / "prj"), "csim", "HLS_TOOL=gxx"],
+                              capture_output=True, text=True, timeout=900)
+        assert csim.returncode == 0 and "csim: 10/10 images bit-exact" in csim.stdout, csim.stdout[-3000:]
     # nothing is overwritten silently: the same command again refuses the existing OUT.yaml
     before = (tmp_path / "x.yaml").read_text()
     again = hlsgen("profile", "cfg.yaml", "--images", "300", "--apply", "x.yaml", cwd=tmp_path)
