@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import json  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -149,7 +150,9 @@ def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=not _ends_in_softmax(cfg))
     model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=["accuracy"])
     start = time.perf_counter()
-    hist = model.fit(x, y, batch_size=cfg.train.batch_size, epochs=epochs, shuffle=True, verbose=verbose)
+    # a progress bar only on a terminal: in a log (CI, a file) one line per epoch
+    fit_verbose = 2 if verbose and not sys.stdout.isatty() else verbose
+    hist = model.fit(x, y, batch_size=cfg.train.batch_size, epochs=epochs, shuffle=True, verbose=fit_verbose)
     seconds = time.perf_counter() - start
     if verbose:
         print(f"{'qat' if quantized else 'float'}: {epochs} epoch{'s' * (epochs != 1)} on {len(x)} images "
