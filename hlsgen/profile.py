@@ -154,7 +154,8 @@ def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[tuple[str, str
         out[(lc.name, "result")] = np.maximum(z, 0.0) if lc.activation == "relu" else np.asarray(z, np.float64)
     for lc in relus:
         out[(lc.name, "result")] = np.asarray(next(rest), dtype=np.float64)
-    return out
+    order = {name: i for i, name in enumerate(["input"] + [lc.name for lc in cfg.layers])}
+    return dict(sorted(out.items(), key=lambda item: order[item[0][0]]))  # network order (stable within a layer)
 
 
 def current_type(cfg: Config, layer: str, quantity: str) -> FixedType:

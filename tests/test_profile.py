@@ -181,6 +181,7 @@ def test_float_values_fold_batchnorm_and_follow_standalone_relu():
     w, b = fold_batchnorm(conv.kernel.numpy(), conv.bias.numpy(), bn)
     np.testing.assert_allclose(values[("conv1", "weight")], w)
     np.testing.assert_allclose(values[("conv1", "bias")], b)
+    assert [k[0] for k in values][:6] == ["input", "conv1", "conv1", "conv1", "conv1", "relu1"]  # network order
 
 
 # ------------------------------------------------------------------------------ the command (slow)
