@@ -38,7 +38,8 @@ class Profile:
 
     ``recommended`` is None for accumulators (hlsgen derives them overflow-free) and for values that
     are all zero. Fractions are of all profiled values; ``hw_saturated`` is the golden model's count
-    for the stage that casts to this type (None where no stage does)."""
+    for the stage that casts to this type and ``hw_range`` the (min, max) value the hardware as
+    configured holds there: its weights, biases, accumulators and results (None where no stage does)."""
 
     layer: str
     quantity: str
@@ -51,6 +52,7 @@ class Profile:
     saturated: float  # of the float values, would overflow ``current``
     zeroed: float  # of the non-zero float values, would round to 0 in ``current``
     hw_saturated: float | None = None
+    hw_range: tuple[float, float] | None = None
     values: np.ndarray = field(default=None, repr=False, compare=False)
 
     @property
@@ -62,7 +64,9 @@ class Profile:
                 "min": self.lo, "max": self.hi, "smallest_nonzero": self.smallest,
                 "needed_integer_bits": self.needed_integer,
                 "recommended": str(self.recommended) if self.recommended else None,
-                "saturated": self.saturated, "zeroed": self.zeroed, "hw_saturated": self.hw_saturated}
+                "saturated": self.saturated, "zeroed": self.zeroed, "hw_saturated": self.hw_saturated,
+                "hw_min": self.hw_range[0] if self.hw_range else None,
+                "hw_max": self.hw_range[1] if self.hw_range else None}
 
 
 # ------------------------------------------------------------------------------ integer bits
@@ -166,21 +170,32 @@ def current_type(cfg: Config, layer: str, quantity: str) -> FixedType:
 
 def profile_model(cfg: Config, values: dict[tuple[str, str], np.ndarray], saturation: float,
                   hw: golden.GoldenResult | None = None, spec=None) -> list[Profile]:
-    """Every profiled quantity in network order; ``hw`` (golden run of ``spec``) adds hardware saturation."""
+    """Every profiled quantity in network order; ``hw`` (golden run of ``spec``) adds the hardware's
+    saturation and value ranges."""
     relu_after = {lc.name for lc in cfg.layers if lc.activation == "relu"}
     hw_by_type: dict[tuple[str, str], float] = {}
+    hw_ranges: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def value_range(codes: np.ndarray, t: FixedType) -> tuple[float, float]:
+        return (float(codes.min()) * t.lsb, float(codes.max()) * t.lsb) if codes.size else (0.0, 0.0)
+
     if hw is not None:
         for stage in spec.stages:
             if stage.kind in ("conv2d", "dense", "relu", "linear"):
                 quantity = "accum" if stage.kind in ("conv2d", "dense") and stage.name in relu_after else "result"
                 s = hw.stats[stage.name]
                 hw_by_type[(stage.source, quantity)] = s.overflow / max(s.total, 1)
+                hw_ranges[(stage.source, quantity)] = value_range(hw.trace[stage.name], stage.result_t)
+            if stage.weight_codes is not None:
+                hw_ranges[(stage.source, "weight")] = value_range(stage.weight_codes, stage.weight_t)
+                hw_ranges[(stage.source, "bias")] = value_range(stage.bias_codes, stage.bias_t)
     profiles = []
     for (layer, quantity), v in values.items():
         unsigned = quantity == "result" and (layer in relu_after or cfg_layer_is_relu(cfg, layer) or
                                              (layer == "input" and float(np.min(v)) >= 0))
         p = profile_values(layer, quantity, current_type(cfg, layer, quantity), v, saturation, unsigned)
-        profiles.append(replace(p, hw_saturated=hw_by_type.get((layer, quantity))))
+        key = (layer, quantity)
+        profiles.append(replace(p, hw_saturated=hw_by_type.get(key), hw_range=hw_ranges.get(key)))
     return profiles
 
 

@@ -139,12 +139,13 @@ def _pct(x: float | None) -> str:
 
 
 def format_table(profiles: list[Profile]) -> str:
-    header = (f"{'layer':<10}{'value':<8}{'min':>10}{'max':>10}  {'current type':<36}{'sat':>9}{'zero':>9}"
-              f"{'hw sat':>9}{'I':>4}  recommended")
+    header = (f"{'layer':<10}{'value':<8}{'min':>10}{'max':>10}  {'hardware range':<21}{'current type':<36}"
+              f"{'sat':>9}{'zero':>9}{'hw sat':>9}{'I':>4}  recommended")
     lines = [header]
     for p in profiles:
         rec = "derived (exact)" if p.quantity == "accum" else (str(p.recommended) if p.recommended else "-")
-        lines.append(f"{p.layer:<10}{p.quantity:<8}{p.lo:>10.4g}{p.hi:>10.4g}  {str(p.current):<36}"
+        hw_range = f"{p.hw_range[0]:.4g} .. {p.hw_range[1]:.4g}" if p.hw_range else "-"
+        lines.append(f"{p.layer:<10}{p.quantity:<8}{p.lo:>10.4g}{p.hi:>10.4g}  {hw_range:<21}{str(p.current):<36}"
                      f"{_pct(p.saturated):>9}{_pct(p.zeroed):>9}{_pct(p.hw_saturated):>9}"
                      f"{'-' if p.needed_integer is None else p.needed_integer:>4}  {rec}")
     return "\n".join(lines)
@@ -160,7 +161,8 @@ def format_report(result: dict[str, Any], profiles: list[Profile]) -> str:
              "profiled_ptq": "PTQ, profiled types", "qat_golden": "QAT (cached training; its own test set)"}
     lines = [f"profile of {result['config']} on {result['profile_images']} training images "
              f"(float model; 'hw sat' = golden model of {result['hardware_source']})",
-             "sat: values that overflow the current type; zero: non-zero values that round to 0; "
+             "min/max: float model; hardware range: the golden model's values as configured;",
+             "sat: float values that overflow the current type; zero: non-zero float values that round to 0; "
              "I: integer bits needed", "", format_table(profiles), "",
              yaml.safe_dump({"precision": result["precision"]}, sort_keys=False, width=110).rstrip(), "",
              f"accuracy on {result['test_images']} test images (PTQ = float weights rounded into the types, "

@@ -214,6 +214,8 @@ def test_profile_command_end_to_end(tmp_path):
     assert result["profile_images"] == 300 and result["test_images"] == 200
     acc = result["accuracy"]
     assert 0 < acc["profiled_ptq"] <= 1 and 0 < acc["float"] <= 1
+    weights = [p for p in result["profiles"] if p["quantity"] == "weight"]
+    assert weights and all(p["hw_min"] <= p["hw_max"] for p in weights)  # the hardware's own weights
     applied = load_config(tmp_path / "x.yaml")
     for p in result["profiles"]:
         if p["recommended"] and p["layer"] != "input":
