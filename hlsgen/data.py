@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from hlsgen.errors import DataError
+from hlsgen.fixed import FixedType
 
 ENV_VAR = "HLSGEN_DATA"
 PIXEL_SCALE = 256.0  # value = pixel / 256, so every pixel is exact in ap_ufixed<8,0>
+PIXEL_T = FixedType.parse("ap_ufixed<8,0>")  # the type whose codes are the pixel bytes
 _IDX_NAMES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -50,10 +52,11 @@ def to_float(images: np.ndarray) -> np.ndarray:
     return (np.asarray(images, dtype=np.float32) / np.float32(PIXEL_SCALE))[..., np.newaxis]
 
 
-def input_codes(input_t, images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, H, W) -> codes of ``input_t`` (N, H, W, 1): the pixel / 256 values cast to the
-    input type as C++ would (exact, pixel = code, for the reference ``ap_ufixed<8,0>``)."""
-    return input_t.quantize(to_float(images).astype(np.float64))
+def input_codes(input_t: FixedType, images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, H, W) -> codes of ``input_t`` (N, H, W, 1): the values pixel / 256 converted to the
+    input type as C++ converts them. A pixel is exactly the ``ap_ufixed<8,0>`` code of its value, so this
+    is a cast from that type (integer arithmetic; for the reference input type, code = pixel)."""
+    return input_t.cast(np.asarray(images, dtype=np.uint8)[..., np.newaxis], PIXEL_T)
 
 
 def load_mnist(path: str | Path | None = None) -> Mnist:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlsgen.data import ENV_VAR, load_mnist, read_idx, to_float
+from hlsgen.data import ENV_VAR, input_codes, load_mnist, read_idx, to_float
 from hlsgen.errors import DataError
+from hlsgen.fixed import FixedType
 
 SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "mnist-10k.npz"
 
@@ -116,3 +117,15 @@ def test_shared_file_matches_readme():
     import hashlib
 
     assert hashlib.sha256(data.x_test.tobytes()).hexdigest().startswith("6d87418db22cc802")
+
+
+@pytest.mark.parametrize("text", ["ap_ufixed<8,0>", "ap_ufixed<8,2,AP_RND_CONV,AP_SAT>", "ap_fixed<8,6>",
+                                  "ap_fixed<8,1,AP_RND,AP_SAT>", "ap_fixed<6,-1,AP_RND_INF,AP_WRAP>",
+                                  "ap_ufixed<12,1>", "ap_fixed<8,0,AP_TRN_ZERO,AP_SAT_SYM>"])
+def test_input_codes_are_the_float_values_converted(text):
+    """Casting pixel codes from ap_ufixed<8,0> equals converting the float value pixel / 256 (the
+    double-to-ap_fixed conversion, itself checked against ap_fixed.h): every pixel, in any input type."""
+    t = FixedType.parse(text)
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    np.testing.assert_array_equal(input_codes(t, pixels), t.quantize(to_float(pixels).astype(np.float64)))
+    assert input_codes(t, pixels).shape == (1, 16, 16, 1)
