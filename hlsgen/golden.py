@@ -57,6 +57,12 @@ class GoldenResult:
         return self.trace[self.output_name]
 
 
+def labels(outputs: np.ndarray) -> np.ndarray:
+    """Class labels of network outputs: the argmax of scores (first maximum, as hls4ml's argmax), or the
+    outputs themselves when they already are one label per image."""
+    return outputs if outputs.ndim == 1 else np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
+
+
 def code_dtype(t: FixedType) -> np.dtype:
     """The narrowest of int16/int32/int64 that holds every code of ``t`` (trace arrays use it)."""
     for dtype in (np.int16, np.int32):

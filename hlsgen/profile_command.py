@@ -97,7 +97,7 @@ def profile_command(cfg: Config, images: int = 2000, test_images: int | None = N
     x_test, y_test = data.x_test[:test_images], data.y_test[:test_images].astype(np.int64)
     scores = float_model.predict(to_float(x_test), batch_size=1000, verbose=0)
     ptq = PtqEvaluator(float_model, x_test, y_test)
-    accuracy = {"float": float(np.mean(np.argmax(scores, axis=-1) == y_test)),
+    accuracy = {"float": float(np.mean(golden.labels(scores) == y_test)),
                 "config_ptq": ptq.accuracy(cfg), "profiled_ptq": ptq.accuracy(profiled)}
     if metrics is not None:
         accuracy["qat_golden"] = metrics["golden"]["accuracy"]

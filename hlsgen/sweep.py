@@ -20,11 +20,6 @@ from hlsgen.profile import precision_block, uniform_precision, variant
 from hlsgen.spec import build_spec
 
 
-def labels(outputs: np.ndarray) -> np.ndarray:
-    """Class labels of golden outputs: argmax of scores, or the codes of an ``argmax`` softmax."""
-    return outputs if outputs.ndim == 1 else np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
-
-
 class PtqEvaluator:
     """Test accuracy of the float model's weights rounded into a config's types, on the golden model.
     Input codes are computed once per input type (the sweeps mostly share one)."""
@@ -37,7 +32,7 @@ class PtqEvaluator:
         spec = build_spec(cfg, ptq_codes(cfg, self.float_model))
         if cfg.input_type not in self._codes:
             self._codes[cfg.input_type] = input_codes(cfg.input_type, self.images)
-        return float(np.mean(labels(golden.run(spec, self._codes[cfg.input_type]).output) == self.y))
+        return float(np.mean(golden.labels(golden.run(spec, self._codes[cfg.input_type]).output) == self.y))
 
     def try_accuracy(self, cfg_fn) -> float | None:
         """Accuracy of the config ``cfg_fn()`` builds; None when the config rules reject that candidate

@@ -25,9 +25,8 @@ from qkeras.utils import load_qmodel  # noqa: E402
 
 from hlsgen import golden  # noqa: E402
 from hlsgen.config import Config  # noqa: E402
-from hlsgen.data import Mnist, load_mnist, to_float  # noqa: E402
-from hlsgen.data import input_codes as data_input_codes  # noqa: E402
-from hlsgen.export import export_spec, ptq_codes  # noqa: E402
+from hlsgen.data import Mnist, input_codes, load_mnist, to_float  # noqa: E402
+from hlsgen.export import export_spec  # noqa: E402
 from hlsgen.fixed import FixedType  # noqa: E402
 from hlsgen.outdir import atomic_output_dir, check_replaceable  # noqa: E402
 from hlsgen.quantizers import (  # noqa: E402
@@ -37,7 +36,8 @@ from hlsgen.quantizers import (  # noqa: E402
     quantized_outputs,
     quantizer_report,
 )
-from hlsgen.spec import HardwareSpec, build_spec  # noqa: E402
+from hlsgen.spec import HardwareSpec  # noqa: E402
+from hlsgen.sweep import PtqEvaluator  # noqa: E402
 
 keras = tf.keras
 
@@ -167,15 +167,6 @@ def train_float(cfg: Config, data: Mnist, epochs: int | None = None, verbose: in
     return _fit(cfg, False, x, y, epochs or cfg.train.epochs, verbose)[0]
 
 
-def _labels(out: np.ndarray) -> np.ndarray:
-    return out if out.ndim == 1 else np.argmax(out.reshape(len(out), -1), axis=-1)
-
-
-def input_codes(cfg: Config, images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, 28, 28) -> input codes (N, 28, 28, 1): pixel / 256 cast to the input type."""
-    return data_input_codes(cfg.input_type, images)
-
-
 def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: np.ndarray,
               batch_size: int = 1000) -> dict[str, Any]:
     """QKeras vs golden on ``images``: argmax agreement, and per quantizer the largest |difference| in LSBs
@@ -183,7 +174,7 @@ def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: n
     outs = quantized_outputs(cfg)
     probe = keras.Model(qat_model.inputs, [qat_model.get_layer(n).output for n in outs] + [qat_model.output])
     preds = probe.predict(to_float(images), batch_size=batch_size, verbose=0)
-    codes = input_codes(cfg, images)
+    codes = input_codes(cfg.input_type, images)
     result = golden.run(spec, codes)
     layers = {}
     for (q_name, (stage, t)), q in zip(outs.items(), preds[:-1], strict=True):
@@ -194,7 +185,7 @@ def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: n
         layers[q_name] = {"stage": stage, "type": str(t), "max_lsb": int(diff.max(initial=0)),
                           "mismatches": int(np.count_nonzero(diff)),
                           "off_grid": int(np.count_nonzero(scaled != rounded)), "values": int(diff.size)}
-    qk, gd = _labels(preds[-1]), _labels(result.output)
+    qk, gd = golden.labels(preds[-1]), golden.labels(result.output)
     return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers,
             "_labels": (qk, gd)}
 
@@ -211,11 +202,9 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
 
     start = time.perf_counter()
     y_test = data.y_test.astype(np.int64)
-    float_acc = float(np.mean(_labels(float_model.predict(to_float(data.x_test), batch_size=1000, verbose=0))
+    float_acc = float(np.mean(golden.labels(float_model.predict(to_float(data.x_test), batch_size=1000, verbose=0))
                               == y_test))
-    codes = input_codes(cfg, data.x_test)
-    ptq_spec = build_spec(cfg, ptq_codes(cfg, float_model))
-    ptq_acc = float(np.mean(_labels(golden.run(ptq_spec, codes).output) == y_test))
+    ptq_acc = PtqEvaluator(float_model, data.x_test, y_test).accuracy(cfg)
     spec = export_spec(cfg, qat_model)
     agree = agreement(cfg, qat_model, spec, data.x_test)
     qk_labels, gold_labels = agree.pop("_labels")
