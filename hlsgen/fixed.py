@@ -293,16 +293,13 @@ class FixedType:
         """The common narrowing cast in int32 (half the memory traffic of int64): a right shift by at most
         30 bits with rounding, then saturation by clipping, of codes below 2**30 in magnitude. None when
         the cast is not of that kind (the caller takes the general path)."""
-        lo, hi = self._bounds()
-        clips = self.overflow is Overflow.SAT or (self.overflow is Overflow.SAT_SYM and lo == -hi)
-        if not (clips and 0 < shift <= 30 and self.width <= 31 and codes.size):
+        if not (self._clips() and 0 < shift <= 30 and self.width <= 31 and codes.size):
             return None
         if codes.dtype.itemsize > 2 or codes.dtype == np.uint32:  # 16-bit codes cannot reach 2**30
             if not (-(2**30) < int(codes.min()) and int(codes.max()) < 2**30):
                 return None
-        rounded = round_right(codes.astype(np.int32, copy=False), shift, self.rounding)
-        clipped = np.clip(rounded, lo, hi)
-        return clipped, clipped != rounded
+        codes = codes.astype(np.int32, copy=False)
+        return self._saturate_or_wrap(codes, round_right(codes, shift, self.rounding))
 
     def _convert(self, mant: np.ndarray, shift: np.ndarray | int, small: bool = False
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -315,7 +312,7 @@ class FixedType:
         scalar = isinstance(shift, int)
         if (scalar and 0 < shift <= 62 and mant.size
                 and (small or (-(2**62) < mant.min() and mant.max() < 2**62))):
-            return self._saturate_or_wrap(mant, round_right(mant, shift, self.rounding), mant < 0)
+            return self._saturate_or_wrap(mant, round_right(mant, shift, self.rounding))
         if not scalar:
             mant, shift = np.broadcast_arrays(mant, shift)
         # numpy defines shifts >= 64 (0, or the sign for >> on int64); 65 still sees every bit as shifted out
@@ -350,7 +347,7 @@ class FixedType:
             inc = qb & (((floor & 1) == 1) | r)
         rounded = floor + inc                              # |floor| <= 2**62 when shift > 0: no overflow
         if scalar and shift > 0:
-            return self._saturate_or_wrap(mant, rounded, neg)
+            return self._saturate_or_wrap(mant, rounded)
 
         lo, hi = self._bounds()
         # shift < 0 means an exact left shift: value in [lo, hi]  <=>  ceil(lo/2**k) <= mant <= floor(hi/2**k)
@@ -370,15 +367,20 @@ class FixedType:
         sym = self.signed and self.overflow is Overflow.SAT_SYM and self.width > 1
         return (-self.max_code if sym else self.min_code), self.max_code
 
-    def _saturate_or_wrap(self, mant: np.ndarray, rounded: np.ndarray, neg: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
-        """Overflow handling of already rounded codes (any int64 below 2**62 in magnitude)."""
+    def _clips(self) -> bool:
+        """Overflow is a clip to :meth:`_bounds` (AP_SAT, and AP_SAT_SYM of a signed type of 2+ bits)."""
         lo, hi = self._bounds()
-        if self.overflow is Overflow.SAT or (self.overflow is Overflow.SAT_SYM and lo == -hi):
+        return self.overflow is Overflow.SAT or (self.overflow is Overflow.SAT_SYM and lo == -hi)
+
+    def _saturate_or_wrap(self, mant: np.ndarray, rounded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Overflow handling of ``rounded``, the rounded codes of the source codes ``mant`` (any int64 below
+        2**62 in magnitude; int32 codes only where overflow clips)."""
+        lo, hi = self._bounds()
+        if self._clips():
             # saturation of an in-int64 value is a clip: skip the bit-level path
             clipped = np.clip(rounded, lo, hi)
             return clipped, clipped != rounded
-        return self._apply_overflow(rounded.view(_U64), rounded > hi, rounded < lo, neg)
+        return self._apply_overflow(rounded.view(_U64), rounded > hi, rounded < lo, mant < 0)
 
     def _apply_overflow(self, bits: np.ndarray, over_hi: np.ndarray, over_lo: np.ndarray, neg: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
