@@ -191,16 +191,12 @@ def profile_model(cfg: Config, values: dict[tuple[str, str], np.ndarray], satura
                 hw_ranges[(stage.source, "bias")] = value_range(stage.bias_codes, stage.bias_t)
     profiles = []
     for (layer, quantity), v in values.items():
-        unsigned = quantity == "result" and (layer in relu_after or cfg_layer_is_relu(cfg, layer) or
-                                             (layer == "input" and float(np.min(v)) >= 0))
+        # relu_after holds standalone ReLU layers too: their activation argument is "relu"
+        unsigned = quantity == "result" and (layer in relu_after or (layer == "input" and float(np.min(v)) >= 0))
         p = profile_values(layer, quantity, current_type(cfg, layer, quantity), v, saturation, unsigned)
         key = (layer, quantity)
         profiles.append(replace(p, hw_saturated=hw_by_type.get(key), hw_range=hw_ranges.get(key)))
     return profiles
-
-
-def cfg_layer_is_relu(cfg: Config, name: str) -> bool:
-    return any(lc.name == name and lc.type == "Activation" and lc.activation == "relu" for lc in cfg.layers)
 
 
 # ------------------------------------------------------------------------------ configs

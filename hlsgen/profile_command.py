@@ -38,15 +38,13 @@ UNIFORM_LABELS = {False: "ap_fixed<8,I> everywhere, hls4ml-style (TRN, WRAP, 8-b
                   True: "ap_fixed<8,I,RND_CONV,SAT> for all data, exact accumulators"}
 
 
-def _check_apply(apply: Path | None, cfg: Config, force: bool) -> None:
+def _check_apply(apply: Path | None, force: bool) -> None:
     if apply is None:
         return
     if apply.exists() and not force:
         raise UsageError(f"{apply}: exists; refusing to overwrite it (use --force, or another file)")
-    if apply.exists() and apply.is_dir():
+    if apply.is_dir():
         raise UsageError(f"{apply}: is a directory; give a file name for the profiled config")
-    if cfg.source is not None and apply.resolve() == cfg.source.resolve() and not force:
-        raise UsageError(f"{apply}: is the config being profiled; write the profiled config to another file")
 
 
 def _models(cfg: Config, data, epochs: int | None):
@@ -71,16 +69,13 @@ def _models(cfg: Config, data, epochs: int | None):
 def profile_command(cfg: Config, images: int = 2000, test_images: int | None = None, saturation: float = 0.0,
                     output: Path | None = None, apply: Path | None = None, force: bool = False,
                     epochs: int | None = None) -> dict[str, Any]:
-    """Run the profile, print the table, the ``precision:`` block and the accuracies; write the results."""
+    """Run the profile, print the table, the ``precision:`` block and the accuracies; write the results.
+    The arguments are checked by the CLI (``images >= 1``, ``0 <= saturation < 1``)."""
     from hlsgen.sweep import PtqEvaluator, layer_sweeps, most_sensitive, uniform_sweep
 
-    if images < 1:
-        raise UsageError(f"--images: must be at least 1, got {images}")
-    if not 0.0 <= saturation < 1.0:
-        raise UsageError(f"--saturation: a fraction in [0, 1) is expected, got {saturation}")
     target = Path(output or f"{cfg.output_dir}-profile")
     check_replaceable(target, force)
-    _check_apply(apply, cfg, force)
+    _check_apply(apply, force)
     raw = raw_config(cfg)
     data = load_mnist(cfg.data.path)
     float_model, hw_spec, hw_source, metrics = _models(cfg, data, epochs)
