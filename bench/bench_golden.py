@@ -34,6 +34,20 @@ def best_of(repeat: int, fn):
     return min(times), result
 
 
+def stage_seconds(spec: HardwareSpec, codes: np.ndarray, block: int = 775) -> dict[str, float]:
+    """Seconds per stage on one thread, in blocks of ``block`` images (as ``golden.run`` does), each stage
+    fed the previous stage's output in its trace dtype."""
+    seconds = dict.fromkeys((s.name for s in spec.stages), 0.0)
+    for start in range(0, len(codes), block):
+        x = codes[start:start + block]
+        for stage in spec.stages:
+            t = time.perf_counter()
+            out, _ = golden.STAGE_FUNCTIONS[stage.kind](stage, x)
+            seconds[stage.name] += time.perf_counter() - t
+            x = out.astype(golden.code_dtype(stage.result_t))
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
@@ -81,6 +95,9 @@ def main() -> None:
         print(f"| {name} | {t:.3f} | {len(x) / t:,.0f} | {t / t_golden:.2f}x |")
     print(f"hls4ml compile: {t_compile:.1f} s")
     print(f"hls4ml predict == golden values on {same}/{len(x)} images")
+    per_stage = stage_seconds(spec, codes)
+    print("per stage, 1 thread (ms): " + ", ".join(f"{k} {1000 * v:.0f}" for k, v in per_stage.items())
+          + f"; sum {1000 * sum(per_stage.values()):.0f}")
 
 
 if __name__ == "__main__":
