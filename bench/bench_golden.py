@@ -44,7 +44,7 @@ def stage_seconds(spec: HardwareSpec, codes: np.ndarray, block: int = 775) -> di
             t = time.perf_counter()
             out, _ = golden.STAGE_FUNCTIONS[stage.kind](stage, x)
             seconds[stage.name] += time.perf_counter() - t
-            x = out.astype(golden.code_dtype(stage.result_t))
+            x = out.astype(stage.result_t.code_dtype)
     return seconds
 
 

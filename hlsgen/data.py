@@ -53,10 +53,12 @@ def to_float(images: np.ndarray) -> np.ndarray:
 
 
 def input_codes(input_t: FixedType, images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, H, W) -> codes of ``input_t`` (N, H, W, 1): the values pixel / 256 converted to the
-    input type as C++ converts them. A pixel is exactly the ``ap_ufixed<8,0>`` code of its value, so this
-    is a cast from that type (integer arithmetic; for the reference input type, code = pixel)."""
-    return input_t.cast(np.asarray(images, dtype=np.uint8)[..., np.newaxis], PIXEL_T)
+    """uint8 images (N, H, W) -> codes of ``input_t`` (N, H, W, 1) in its ``code_dtype``: the values
+    pixel / 256 converted to the input type as C++ converts them. A pixel is exactly the ``ap_ufixed<8,0>``
+    code of its value, so this is a cast from that type (integer arithmetic; for the reference input type,
+    code = pixel)."""
+    codes = input_t.cast(np.asarray(images, dtype=np.uint8)[..., np.newaxis], PIXEL_T)
+    return codes.astype(input_t.code_dtype, copy=False)
 
 
 def load_mnist(path: str | Path | None = None) -> Mnist:

@@ -230,6 +230,14 @@ class FixedType:
         return (1 << (self.width - self.signed)) - 1
 
     @property
+    def code_dtype(self) -> np.dtype:
+        """The narrowest of int16/int32/int64 that holds every code (the golden model's trace arrays)."""
+        for dtype in (np.int16, np.int32):
+            if np.iinfo(dtype).min <= self.min_code and self.max_code <= np.iinfo(dtype).max:
+                return np.dtype(dtype)
+        return np.dtype(np.int64)
+
+    @property
     def min_value(self) -> float:
         """``min_code * lsb`` (exact)."""
         return math.ldexp(float(self.min_code), -self.frac)
@@ -289,6 +297,34 @@ class FixedType:
         out, over = dst._convert(codes, src.frac - self.frac, small)
         return (out, over) if return_overflow else out
 
+    def cast_into(self, out: np.ndarray, codes: np.ndarray, src: FixedType, nonnegative: bool = False) -> int:
+        """``out[...] = cast(codes, src)``, of ``max(codes, 0)`` if ``nonnegative`` (a ReLU); returns how
+        many values overflowed (as :meth:`cast`'s mask counts them).
+
+        ``codes`` must lie in ``src``'s range (as the golden model's always do). That lets the common
+        narrowing cast to a saturating type run on 32-bit codes with no range check and no mask: round,
+        count the values beyond the rails, clip straight into ``out``."""
+        shift = src.frac - self.frac
+        if src == self and not nonnegative:
+            np.copyto(out, codes, casting="unsafe")  # the implicit copy: in range, bits kept
+            return 0
+        if not (self._clips() and 0 <= shift <= 30 and self.width <= 31 and -(2**30) < src.min_code
+                and src.max_code < 2**30 and codes.dtype.kind in "iu" and codes.dtype.itemsize <= 4):
+            exact = np.maximum(codes, 0) if nonnegative else codes
+            result, overflow = self.cast(exact, src, return_overflow=True)
+            np.copyto(out, result, casting="unsafe")
+            return int(np.count_nonzero(overflow))
+        codes = codes.astype(np.int32, copy=False)  # |code| < 2**30: adding half a step cannot overflow
+        rounded = round_right(codes, shift, self.rounding) if shift else codes
+        lo, hi = self._bounds()
+        # max(x, 0) rounds to max(round(x), 0) (rounding is monotone and keeps 0): clip at 0 instead
+        lo = max(lo, 0) if nonnegative else lo
+        count = np.count_nonzero(rounded > hi) if src.max_code >> shift >= hi else 0
+        if not nonnegative and -((-src.min_code) >> shift) <= lo:
+            count += np.count_nonzero(rounded < lo)
+        np.clip(rounded, lo, hi, out=out, casting="unsafe")
+        return int(count)
+
     def _cast_int32(self, codes: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The common narrowing cast in int32 (half the memory traffic of int64): a right shift by at most
         30 bits with rounding, then saturation by clipping, of codes below 2**30 in magnitude. None when
@@ -327,7 +363,8 @@ class FixedType:
             qb = r = np.bool_(False)
         else:
             qb = (right > 0) & (((mant >> np.maximum(right - 1, 0)) & 1) == 1)
-            r = (right > 1) & ((u & ((_U64(1) << below) - _U64(1))) != 0)
+            with np.errstate(over="ignore"):  # 1 << 64 is 0 here: 0 - 1 is the all-ones mask we want
+                r = (right > 1) & ((u & ((_U64(1) << below) - _U64(1))) != 0)
         q = self.rounding
         if scalar and shift <= 0:
             inc = np.bool_(False)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from threadpoolctl import threadpool_limits
 
 from hlsgen import softmax
 from hlsgen.fixed import FixedType, Overflow, round_right
@@ -33,6 +34,8 @@ from hlsgen.spec import HardwareSpec, Stage
 
 _EXACT = 2.0**53
 _CHUNK = 1 << 22  # elements per block in the per-product rounding path
+_ROW_KERNEL_VALUES = 1 << 16  # largest band matrix (256 KB as float32) a convolution uses
+_BAND_OUTPUTS = 16  # output values per row of a convolution band: one AVX-512 register of float32
 _BLOCK_VALUES = 1 << 20  # values of the largest stage output per block of images (8 MB as int64)
 
 
@@ -63,18 +66,10 @@ def labels(outputs: np.ndarray) -> np.ndarray:
     return outputs if outputs.ndim == 1 else np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
 
 
-def code_dtype(t: FixedType) -> np.dtype:
-    """The narrowest of int16/int32/int64 that holds every code of ``t`` (trace arrays use it)."""
-    for dtype in (np.int16, np.int32):
-        if np.iinfo(dtype).min <= t.min_code and t.max_code <= np.iinfo(dtype).max:
-            return np.dtype(dtype)
-    return np.dtype(np.int64)
-
-
 def run(spec: HardwareSpec, input_codes: np.ndarray, threads: int | None = None) -> GoldenResult:
     """Run the network on a batch of input codes, shape ``(N, *spec.input_shape)``.
 
-    Returns the output codes of every stage (the trace, each in :func:`code_dtype` of its result type)
+    Returns the output codes of every stage (the trace, each in the ``code_dtype`` of its result type)
     and per-stage overflow counts. Images are processed in cache-sized blocks, ``threads`` at a time
     (default: one per core); every image is computed independently, so the result does not depend on it.
     """
@@ -84,11 +79,14 @@ def run(spec: HardwareSpec, input_codes: np.ndarray, threads: int | None = None)
             x = x[..., np.newaxis]
         else:
             raise ValueError(f"input codes of shape {x.shape}, expected (N, {', '.join(map(str, spec.input_shape))})")
-    if x.size and (x.min() < spec.input_t.min_code or x.max() > spec.input_t.max_code):
-        raise ValueError(f"input codes outside {spec.input_t} [{spec.input_t.min_code}, {spec.input_t.max_code}]")
-    n, stages = len(x), spec.stages
-    x = x.astype(code_dtype(spec.input_t), copy=False)
-    trace = {s.name: np.empty((n, *s.output_shape), dtype=code_dtype(s.result_t)) for s in stages}
+    if x.dtype.kind not in "iu":
+        raise ValueError(f"input codes must be integers, got {x.dtype}")
+    n, stages, input_t = len(x), spec.stages, spec.input_t
+    trace: dict[str, np.ndarray] = {}
+    for i, s in enumerate(stages):  # a flatten's output is its input's memory, reshaped
+        flat = s.kind == "flatten" and i > 0 and trace[stages[i - 1].name].dtype == s.result_t.code_dtype
+        trace[s.name] = (trace[stages[i - 1].name].reshape(n, *s.output_shape) if flat
+                         else np.empty((n, *s.output_shape), dtype=s.result_t.code_dtype))
     sizes = [math.prod(s.output_shape) for s in stages]
     block = max(1, _BLOCK_VALUES // max(sizes))
     workers = max(1, min(-(-n // block), threads or os.cpu_count() or 1))
@@ -99,16 +97,22 @@ def run(spec: HardwareSpec, input_codes: np.ndarray, threads: int | None = None)
     overflow = [0] * len(stages)
 
     def run_block(first: int, last: int, start: int, size: int) -> list[int]:
-        codes = x[start:start + size] if first == 0 else trace[stages[first - 1].name][start:start + size]
+        if first == 0:  # checked and narrowed here, one block per thread
+            codes = x[start:start + size]
+            if codes.size and (codes.min() < input_t.min_code or codes.max() > input_t.max_code):
+                raise ValueError(f"input codes outside {input_t} [{input_t.min_code}, {input_t.max_code}]")
+            codes = codes.astype(input_t.code_dtype, copy=False)
+        else:
+            codes = trace[stages[first - 1].name][start:start + size]
         counts = []
         for stage in stages[first:last]:
-            out, count = STAGE_FUNCTIONS[stage.kind](stage, codes)
-            codes = trace[stage.name][start:start + len(out)]
-            codes[...] = out  # the next stage reads the narrow copy: less memory traffic
-            counts.append(int(count))
+            # each stage writes its trace slice, which the next one reads (narrow codes: less memory traffic)
+            codes, count = STAGE_FUNCTIONS[stage.kind](stage, codes, trace[stage.name][start:start + size])
+            counts.append(count)
         return counts
 
-    with ThreadPoolExecutor(workers) as pool:  # numpy releases the GIL inside its array loops
+    # numpy releases the GIL inside its array loops; BLAS runs one thread per worker (no oversubscription)
+    with ThreadPoolExecutor(workers) as pool, threadpool_limits(1 if workers > 1 else None, user_api="blas"):
         for first, last, size in phases:
             if first == last:
                 continue
@@ -162,21 +166,23 @@ def _exact_sums(stage: Stage) -> _ExactSums | None:
 
 def _accumulator_codes(stage: Stage, plan: _ExactSums, sums: np.ndarray) -> np.ndarray:
     """Exact float sums (product LSBs, bias included) -> ``accum_t`` codes, wrapped if they can overflow."""
-    sums = sums * plan.scale if plan.scale != 1 else sums
-    dtype = np.int64 if plan.may_wrap else code_dtype(stage.accum_t)
-    if sums.flags.c_contiguous or sums.shape[-1] > 16:
-        codes = sums.astype(dtype, order="C")
-    else:  # channels-last view of channel planes: one copy per channel reads each plane contiguously
-        codes = np.empty(sums.shape, dtype=dtype)
-        for channel in range(sums.shape[-1]):
-            codes[..., channel] = sums[..., channel]
-    return _wrap(stage.accum_t, codes) if plan.may_wrap else codes
+    if plan.scale != 1:
+        sums *= plan.scale  # a power of two: exact
+    if plan.may_wrap:
+        return _wrap(stage.accum_t, sums.astype(np.int64))
+    return sums.astype(stage.accum_t.code_dtype)
 
 
 def _wrap(acc_t: FixedType, total: np.ndarray) -> np.ndarray:
     if total.size and acc_t.min_code <= total.min() and total.max() <= acc_t.max_code:
         return total  # no wrap happened
     return acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP: modular, whatever the order
+
+
+def _plan_sums(stage: Stage, plan: _ExactSums, cols: np.ndarray) -> np.ndarray:
+    """``cols @ weights`` in floats (exact by the plan's bound), product LSBs, bias not yet added."""
+    w = stage.weight_codes.reshape(-1, stage.weight_codes.shape[-1])
+    return cols.astype(plan.dtype) @ w.astype(plan.dtype)
 
 
 def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
@@ -189,7 +195,7 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
     w = stage.weight_codes.reshape(-1, stage.weight_codes.shape[-1])
     plan = _exact_sums(stage)
     if plan is not None:
-        sums = cols.astype(plan.dtype, copy=False) @ w.astype(plan.dtype)
+        sums = _plan_sums(stage, plan, cols)
         sums += plan.start.astype(plan.dtype)
         return _accumulator_codes(stage, plan, sums)
     acc_t, prod_t = stage.accum_t, FixedType.product_type(stage.input_t, stage.weight_t)
@@ -207,15 +213,38 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
     return _wrap(acc_t, total)
 
 
-def _finish(stage: Stage, acc: np.ndarray) -> tuple[np.ndarray, int]:
-    if stage.result_t == stage.accum_t:  # acc is in range: the bound proved it, or it was wrapped
-        return acc, 0
-    out, overflow = stage.result_t.cast(acc, stage.accum_t, return_overflow=True)
-    return out, int(np.count_nonzero(overflow))
+def _finish(stage: Stage, acc: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, int]:
+    return _cast(stage.result_t, acc, stage.accum_t, out)
 
 
-def _dense(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    return _finish(stage, accumulate(x.reshape(x.shape[0], -1), stage))
+def _sums_to_result(stage: Stage, plan: _ExactSums, sums: np.ndarray, out: np.ndarray | None
+                    ) -> tuple[np.ndarray, int]:
+    """Exact float sums of products (product LSBs, bias not yet added) -> ``result_t`` codes in ``out``."""
+    # the bias of every output of an image, so that numpy's loops run over whole images
+    start = np.tile(plan.start.astype(plan.dtype), sums[0].size // plan.start.size)
+    if stage.result_t == stage.accum_t and not plan.may_wrap and plan.scale == 1:
+        out = np.empty(sums.shape, stage.result_t.code_dtype) if out is None else out
+        # exact integers in range: the accumulator codes
+        np.add(sums.reshape(len(sums), -1), start, out=out.reshape(len(out), -1), casting="unsafe")
+        return out, 0
+    sums.reshape(len(sums), -1)[...] += start
+    return _finish(stage, _accumulator_codes(stage, plan, sums), out)
+
+
+def _cast(t: FixedType, x: np.ndarray, src: FixedType, out: np.ndarray | None, nonnegative: bool = False
+          ) -> tuple[np.ndarray, int]:
+    """``(t) x`` (of ``max(x, 0)`` if ``nonnegative``) into ``out`` (a new array if None), and how many
+    values overflowed."""
+    out = np.empty(x.shape, t.code_dtype) if out is None else out
+    return out, t.cast_into(out, x, src, nonnegative)
+
+
+def _dense(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    x = x.reshape(x.shape[0], -1)
+    plan = _exact_sums(stage)
+    if plan is None:
+        return _finish(stage, accumulate(x, stage), out)
+    return _sums_to_result(stage, plan, _plan_sums(stage, plan, x), out)
 
 
 def _pad_same(x: np.ndarray, window: list[int], strides: list[int], value: int) -> np.ndarray:
@@ -237,7 +266,7 @@ def _windows(x: np.ndarray, window: list[int], strides: list[int]) -> np.ndarray
     return v.transpose(0, 1, 2, 4, 5, 3)
 
 
-def _conv2d(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
+def _conv2d(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     kernel, strides = stage.params["kernel_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, kernel, strides, 0)
@@ -245,59 +274,64 @@ def _conv2d(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     plan = _exact_sums(stage)
     if plan is None:  # per-product rounding: im2col, then the dense path
         acc = accumulate(_windows(x, kernel, strides).reshape(n * oh * ow, -1), stage)
-    else:
-        w = stage.weight_codes.astype(plan.dtype)
-        sums = _conv_sums(x.astype(plan.dtype), w, kernel, strides, (oh, ow), plan.start.astype(plan.dtype))
-        acc = _accumulator_codes(stage, plan, sums)
-    out, overflow = _finish(stage, acc)
-    return out.reshape(n, oh, ow, cout), overflow
+        return _finish(stage, acc.reshape(n, oh, ow, cout), out)
+    sums = _conv_sums(x, stage.weight_codes, strides, (oh, ow), plan.dtype)
+    return _sums_to_result(stage, plan, sums, out)
 
 
-def _conv_sums(x: np.ndarray, w: np.ndarray, kernel: list[int], strides: list[int], out_hw: tuple[int, int],
-               start: np.ndarray) -> np.ndarray:
-    """``start + sum(x*w)`` of every output, (N, OH, OW, cout), from shifted views of the input (no im2col).
+def _conv_sums(x: np.ndarray, w: np.ndarray, strides: list[int], out_hw: tuple[int, int], dtype: type
+               ) -> np.ndarray:
+    """``sum(x*w)`` of every output in floats of ``dtype``, (N, OH, OW, cout), without an im2col matrix.
 
-    Many channels: one ``(N*OH*OW, cin) @ (cin, cout)`` product per tap. Few: one scaled input plane
-    added per (tap, cin, cout); with unit strides the plane is the whole block of images as one flat
-    vector, shifted by ``dy*W + dx``: outputs at columns ``>= OW`` or rows ``>= OH`` mix neighbouring rows
-    or images and are dropped, every kept output reads only its own image."""
+    The input is cut into column bands, each as wide as a few output columns read; for every output row
+    the ``kh`` band rows under it are contiguous (channels-last), so one matrix product per band gives
+    all its outputs: ``(N, kh*span*cin) @ (kh*span*cin, g*cout)``, the band matrix of :func:`_row_kernel`
+    holding the kernel at each of the band's ``g`` output columns. When that matrix would be large (many
+    channels), one ``(N*OH*OW, cin) @ (cin, cout)`` product per kernel tap instead."""
     n, h, width, cin = x.shape
-    cout, (oh, ow) = w.shape[-1], out_hw
-    if cin * cout > 64:
-        sums = np.broadcast_to(start, (n, oh, ow, cout)).copy()
-        for (dy, dx), tap in _shifted(x, kernel, strides, out_hw):
+    kh, kw, _, cout = w.shape
+    (oh, ow), (sy, sx) = out_hw, strides
+    count = -(-ow // max(1, -(-_BAND_OUTPUTS // cout)))  # bands of about _BAND_OUTPUTS outputs per row
+    g = -(-ow // count)                                   # output columns per band
+    span = (g - 1) * sx + kw                              # input columns a band reads
+    if kh * span * cin * g * cout > _ROW_KERNEL_VALUES:
+        w = w.astype(dtype)
+        sums = np.zeros((n, oh, ow, cout), dtype=dtype)
+        for (dy, dx), tap in _shifted(x.astype(dtype), [kh, kw], strides, out_hw):
             sums += tap @ w[dy, dx]
         return sums
-    if tuple(strides) == (1, 1):
-        planes = np.moveaxis(x, -1, 0).reshape(cin, n * h * width)
-        length = n * h * width - ((kernel[0] - 1) * width + kernel[1] - 1)
-        taps = (((dy, dx), planes[:, dy * width + dx: dy * width + dx + length])
-                for dy in range(kernel[0]) for dx in range(kernel[1]))
-        sums = np.empty((cout, n * h * width), dtype=x.dtype)
-    else:
-        taps = ((offset, np.moveaxis(view, -1, 0)) for offset, view in _shifted(x, kernel, strides, out_hw))
-        sums = np.empty((cout, n, oh, ow), dtype=x.dtype)
-        length = sums[0].size
-    sums[:] = start.reshape(-1, *[1] * (sums.ndim - 1))
-    part = sums[:, :length] if sums.ndim == 2 else sums
-    scaled = np.empty(part.shape[1:], dtype=x.dtype)
-    for (dy, dx), tap in taps:
-        for ci in range(cin):
-            for co in range(cout):
-                part[co] += np.multiply(tap[ci], w[dy, dx, ci, co], out=scaled)
-    if sums.ndim == 2:
-        sums = sums.reshape(cout, n, h, width)[:, :, :oh, :ow]
-    return np.moveaxis(sums, 0, -1)
+    starts = [min(j * g, ow - g) for j in range(count)]   # the last band may overlap its neighbour
+    bands = np.empty((count, n, h, span, cin), dtype=dtype)
+    for band, start in zip(bands, starts, strict=True):
+        band[...] = x[:, :, start * sx: start * sx + span]
+    kernel = _row_kernel(w.astype(dtype), sx, span, g)
+    sums = np.empty((n, oh, ow * cout), dtype=dtype)
+    item = bands.itemsize
+    for band, start in zip(bands, starts, strict=True):
+        rows = as_strided(band, shape=(oh, n, kh * span * cin), strides=(sy * span * cin * item,
+                          h * span * cin * item, item), writeable=False)
+        np.matmul(rows, kernel, out=sums[:, :, start * cout:(start + g) * cout].transpose(1, 0, 2))
+    return sums.reshape(n, oh, ow, cout)
 
 
-def _relu(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    """``x > 0 ? (result_t) x : 0`` as ``(result_t) max(x, 0)``: the cast maps 0 to 0."""
-    return _linear(stage, np.maximum(x, 0))
+def _row_kernel(w: np.ndarray, stride: int, span: int, out_w: int) -> np.ndarray:
+    """The kernel ``w`` (kh, kw, cin, cout) as the matrix of one output row of a band: ``(kh*span*cin,
+    out_w*cout)``, input (row, column, channel) by output (column, channel); zero outside the window."""
+    kh, kw, cin, cout = w.shape
+    matrix = np.zeros((kh, span, cin, out_w, cout), dtype=w.dtype)
+    columns = np.arange(out_w)
+    for dx in range(kw):
+        matrix[:, columns * stride + dx, :, columns, :] = w[:, dx]
+    return matrix.reshape(kh * span * cin, out_w * cout)
 
 
-def _linear(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    out, overflow = stage.result_t.cast(x, stage.input_t, return_overflow=True)
-    return out, int(np.count_nonzero(overflow))
+def _relu(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """``x > 0 ? (result_t) x : 0``, i.e. ``(result_t) max(x, 0)``: the cast maps 0 to 0."""
+    return _cast(stage.result_t, x, stage.input_t, out, nonnegative=True)
+
+
+def _linear(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    return _cast(stage.result_t, x, stage.input_t, out)
 
 
 def _shifted(x: np.ndarray, window: list[int], strides: list[int], out_hw: tuple[int, int]):
@@ -316,7 +350,7 @@ def _pool_slices(x: np.ndarray, pool: list[int], strides: list[int]):
     return (view for _, view in _shifted(x, pool, strides, (oh, ow)))
 
 
-def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
+def _maxpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     pool, strides = stage.params["pool_size"], stage.params["strides"]
     if stage.params["padding"] == "same":
         x = _pad_same(x, pool, strides, np.iinfo(x.dtype).min)
@@ -326,7 +360,7 @@ def _maxpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
         m = None
         for part in _pool_slices(x, pool, strides):
             m = part.copy() if m is None else np.maximum(m, part, out=m)
-    return _linear(stage, m)
+    return _linear(stage, m, out)
 
 
 def _tiled_max(x: np.ndarray, pool: list[int]) -> np.ndarray:
@@ -349,7 +383,7 @@ def _tiled_max(x: np.ndarray, pool: list[int]) -> np.ndarray:
     return out.reshape(n, oh, ow, c)
 
 
-def _avgpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
+def _avgpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """hls4ml: inputs summed in ``accum_t`` (exact here: accum keeps the input's fraction bits and wraps),
     then ``sum / n`` on the raw accumulator, truncating toward zero, n = the window's non-padding cells;
     then cast to ``result_t``."""
@@ -362,16 +396,23 @@ def _avgpool(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
     n = sum(_pool_slices(count, pool, strides))
     total = acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP (a no-op for the derived accumulator)
     average = np.sign(total) * (np.abs(total) // n)  # C++ integer division truncates toward zero
-    out, overflow = stage.result_t.cast(average, acc_t, return_overflow=True)
-    return out, int(np.count_nonzero(overflow))
+    return _cast(stage.result_t, average, acc_t, out)
 
 
-def _softmax(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    return softmax.softmax(x.astype(np.int64), stage.input_t, stage.result_t, stage.params), 0
+def _softmax(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    codes = softmax.softmax(x.astype(np.int64), stage.input_t, stage.result_t, stage.params)
+    if out is None:
+        return codes, 0
+    out[...] = codes
+    return out, 0
 
 
-def _flatten(stage: Stage, x: np.ndarray) -> tuple[np.ndarray, int]:
-    return x.reshape(x.shape[0], -1), 0  # channels-last order, as Keras and hls4ml flatten
+def _flatten(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    flat = x.reshape(x.shape[0], -1)  # channels-last order, as Keras and hls4ml flatten
+    if out is None or np.may_share_memory(out, x):  # run() gives a flatten its input's memory
+        return flat, 0
+    out[...] = flat
+    return out, 0
 
 
 STAGE_FUNCTIONS = {

@@ -446,3 +446,27 @@ def test_narrow_integer_inputs_cast_like_int64() -> None:
             np.testing.assert_array_equal(got_over, want_over, err_msg=f"{dst} = {src} from {dtype.__name__}")
             fast += dst._cast_int32(c.astype(dtype), src.frac - dst.frac) is not None
     assert fast >= 50  # the 32-bit path was exercised, across the modes of CAST_PAIRS
+
+
+def test_cast_into_matches_cast_and_its_overflow_count() -> None:
+    """``cast_into`` (the golden model's cast: in-range codes, straight into the output array) gives the codes
+    of :meth:`FixedType.cast` and the number of values its overflow mask flags; ``nonnegative`` gives those of
+    ``cast(max(codes, 0))``, as a ReLU."""
+    rng = np.random.default_rng(9)
+    narrowing = 0
+    for dst, src in CAST_PAIRS:
+        c = _src_codes(dst, src, rng)
+        narrowing += dst._clips() and 0 <= src.frac - dst.frac <= 30 and dst.width <= 31 and src.width <= 30
+        for relu in (False, True):
+            exact = np.maximum(c, 0) if relu else c
+            want, want_over = dst.cast(exact, src, return_overflow=True)
+            for dtype in (np.int64, np.int32, np.int16):
+                info = np.iinfo(dtype)
+                if c.min() < info.min or c.max() > info.max:
+                    continue
+                out = np.empty(c.shape, dtype=np.int64)
+                count = dst.cast_into(out, c.astype(dtype), src, nonnegative=relu)
+                where = f"{dst} = {'relu ' if relu else ''}{src} from {dtype.__name__}"
+                np.testing.assert_array_equal(out, want, err_msg=where)
+                assert count == np.count_nonzero(want_over), where
+    assert narrowing >= 20  # the 32-bit clip path was exercised
