@@ -1,4 +1,5 @@
-"""Golden model: hand-worked layers, Keras as the oracle for convolution geometry, and the trace."""
+"""Golden model (hlsgen.golden, hlsgen.nnet): hand-worked layers, Keras as the oracle for convolution
+geometry, and the trace."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 
-from hlsgen import golden
+from hlsgen import golden, nnet
 from hlsgen.config import config_from_dict, derive_accum
 from hlsgen.fixed import FixedType
 from hlsgen.spec import HardwareSpec, Stage, build_spec
@@ -92,7 +93,7 @@ def test_narrow_accumulator_matches_product_by_product_casts(acc):
                 p = int(acc_t.cast(np.array([x[i, k] * w[k, o]]), prod_t)[0])
                 total = int(acc_t.cast(np.array([total + p]), FixedType.parse(f"ap_fixed<40,{40 - acc_t.frac}>"))[0])
             expected[i, o] = total
-    np.testing.assert_array_equal(golden.accumulate(x, stage), expected)
+    np.testing.assert_array_equal(nnet.accumulate(x, stage), expected)
 
 
 def test_maxpool_and_flatten_order():
@@ -146,7 +147,7 @@ def test_conv_accumulator_matches_keras_float64(padding, strides, channels, path
     the last one overlapping its neighbour here; one product per kernel tap)."""
     tf = pytest.importorskip("tensorflow")
     if path == "taps":
-        monkeypatch.setattr(golden, "_ROW_KERNEL_VALUES", 0)
+        monkeypatch.setattr(nnet, "_ROW_KERNEL_VALUES", 0)
     spec = random_spec(small_config(padding, strides, channels=channels), seed=strides)
     conv = spec.stage("c1")
     rng = np.random.default_rng(7)
