@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hlsgen import conversion
 from hlsgen.fixed import FixedType, Overflow, Rounding
 
 T = FixedType.parse
@@ -444,7 +445,7 @@ def test_narrow_integer_inputs_cast_like_int64() -> None:
             got, got_over = dst.cast(c.astype(dtype), src, return_overflow=True)
             np.testing.assert_array_equal(got, want, err_msg=f"{dst} = {src} from {dtype.__name__}")
             np.testing.assert_array_equal(got_over, want_over, err_msg=f"{dst} = {src} from {dtype.__name__}")
-            fast += dst._cast_int32(c.astype(dtype), src.frac - dst.frac) is not None
+            fast += conversion.cast_int32(dst, c.astype(dtype), src.frac - dst.frac) is not None
     assert fast >= 50  # the 32-bit path was exercised, across the modes of CAST_PAIRS
 
 
@@ -456,7 +457,7 @@ def test_cast_into_matches_cast_and_its_overflow_count() -> None:
     narrowing = 0
     for dst, src in CAST_PAIRS:
         c = _src_codes(dst, src, rng)
-        narrowing += dst._clips() and 0 <= src.frac - dst.frac <= 30 and dst.width <= 31 and src.width <= 30
+        narrowing += conversion.clips(dst) and 0 <= src.frac - dst.frac <= 30 and dst.width <= 31 and src.width <= 30
         for relu in (False, True):
             exact = np.maximum(c, 0) if relu else c
             want, want_over = dst.cast(exact, src, return_overflow=True)
