@@ -7,7 +7,6 @@ directory, as ``make`` does.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -19,16 +18,17 @@ from typing import Any
 
 import yaml
 
+from hlsgen.checks import choice, integer, mapping, merge, number, parse_type, unknown_keys
 from hlsgen.errors import ConfigError
-from hlsgen.fixed import FixedType, Overflow
+from hlsgen.fixed import FixedType
 from hlsgen.layers import (
     ACTIVATIONS,
     LAYER_SCHEMAS,
-    PRECISION_KEYS,
     SUPPORTED_TYPES,
     infer_output_shape,
     normalize_layer_args,
 )
+from hlsgen.precision import LayerPrecision, parse_precision
 from hlsgen.softmax import ceillog2
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "none")
@@ -99,19 +99,6 @@ class LayerConfig:
     @property
     def has_weights(self) -> bool:
         return self.type in ("Conv2D", "Dense")
-
-
-@dataclass(frozen=True)
-class LayerPrecision:
-    """Types of one layer. ``input`` is the previous stage's result; ``accum_derived`` says
-    the accumulator was computed (overflow-free) rather than given."""
-
-    input: FixedType
-    result: FixedType
-    weight: FixedType | None = None
-    bias: FixedType | None = None
-    accum: FixedType | None = None
-    accum_derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,72 +190,6 @@ def _thaw(obj: Any) -> Any:
     return obj
 
 
-# --------------------------------------------------------------------------- helpers
-
-def _unknown_keys(where: str, given: Mapping[str, Any], allowed) -> None:
-    for key in given:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), list(allowed), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(allowed)}"
-            raise ConfigError(f"{where}{'.' if where else ''}{key}: unknown key{hint}")
-
-
-def _mapping(where: str, value: Any) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _int(where: str, value: Any, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{where}: must be >= {minimum}, got {value}")
-    return value
-
-
-def _number(where: str, value: Any, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    if positive and not value > 0:
-        raise ConfigError(f"{where}: must be > 0, got {value}")
-    return float(value)
-
-
-def _choice(where: str, value: Any, choices) -> str:
-    if value not in choices:
-        close = difflib.get_close_matches(str(value), list(choices), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}{hint}")
-    return value
-
-
-def parse_type(where: str, value: Any) -> FixedType:
-    """Parse a precision string, raising ConfigError that names the key; rejects I > W,
-    whose LSB is 2 or more and so cannot represent network values."""
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a type such as 'ap_fixed<8,3>', got {value!r}")
-    try:
-        t = FixedType.parse(value)
-    except ValueError as err:
-        raise ConfigError(f"{where}: {value!r}: {err}") from None
-    if t.integer > t.width:
-        raise ConfigError(
-            f"{where}: {value!r} has more integer bits than width: its LSB is {t.lsb:g}, too coarse "
-            "for network values (legal C++, but every weight and activation would round to a multiple "
-            f"of {t.lsb:g}); use I <= W"
-        )
-    return t
-
-
-def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(defaults)
-    out.update(given)
-    return out
-
-
 # --------------------------------------------------------------------------- loading
 
 # An unquoted type inside a YAML flow mapping, `{result: ap_fixed<8,3,AP_RND,AP_SAT>}`, would be split
@@ -304,33 +225,33 @@ def load_config(path: str | Path) -> Config:
 
 def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Config:
     """Validate a config given as a dict (the parsed YAML)."""
-    _unknown_keys("", raw, _TOP_KEYS)
+    unknown_keys("", raw, _TOP_KEYS)
     for key in ("name", "model"):
         if key not in raw:
             raise ConfigError(f"{key}: required key is missing")
     name = raw["name"]
     if not isinstance(name, str) or not _C_IDENT.match(name) or name in _C_KEYWORDS:
         raise ConfigError(f"name: {name!r} is not a C identifier (it names the HLS top function)")
-    seed = _int("seed", raw.get("seed", DEFAULTS["seed"]), minimum=0)
+    seed = integer("seed", raw.get("seed", DEFAULTS["seed"]), minimum=0)
 
-    data_raw = _merge(DEFAULTS["data"], _mapping("data", raw.get("data")))
-    _unknown_keys("data", data_raw, DEFAULTS["data"])
-    _choice("data.dataset", data_raw["dataset"], ("mnist",))
+    data_raw = merge(DEFAULTS["data"], mapping("data", raw.get("data")))
+    unknown_keys("data", data_raw, DEFAULTS["data"])
+    choice("data.dataset", data_raw["dataset"], ("mnist",))
     if data_raw["path"] is not None and not isinstance(data_raw["path"], str):
         raise ConfigError(f"data.path: expected a file or folder path, got {data_raw['path']!r}")
     data = DataConfig(data_raw["dataset"], Path(data_raw["path"]) if data_raw["path"] else None)
 
-    input_shape, layers = _parse_model(_mapping("model", raw["model"]))
-    train = _parse_train(_mapping("train", raw.get("train")))
-    prec_raw = _mapping("precision", raw.get("precision"))
-    _unknown_keys("precision", prec_raw, DEFAULTS["precision"])
+    input_shape, layers = _parse_model(mapping("model", raw["model"]))
+    train = _parse_train(mapping("train", raw.get("train")))
+    prec_raw = mapping("precision", raw.get("precision"))
+    unknown_keys("precision", prec_raw, DEFAULTS["precision"])
     input_type = parse_type("precision.input", prec_raw.get("input", DEFAULTS["precision"]["input"]))
     if input_type.max_value < 0.5:
         raise ConfigError(f"precision.input: {input_type} cannot represent pixel values in [0, 1] "
                           f"(its largest value is {input_type.max_value:g})")
-    precision, resolved_prec = _parse_precision(prec_raw, layers, input_type)
-    softmax_impl, hls, resolved_hls = _parse_hls(_mapping("hls", raw.get("hls")), layers)
-    softmax = _parse_softmax(_mapping("precision.softmax", prec_raw.get("softmax")), softmax_impl)
+    precision, resolved_prec = parse_precision(prec_raw, layers, input_type, DEFAULTS["precision"]["default"])
+    softmax_impl, hls, resolved_hls = _parse_hls(mapping("hls", raw.get("hls")), layers)
+    softmax = _parse_softmax(mapping("precision.softmax", prec_raw.get("softmax")), softmax_impl)
 
     output_dir = raw.get("output_dir", f"build/{name}")
     if not isinstance(output_dir, str) or not output_dir.strip():
@@ -368,7 +289,7 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
 
 
 def _parse_model(model: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[LayerConfig, ...]]:
-    _unknown_keys("model", model, ("input_shape", "layers"))
+    unknown_keys("model", model, ("input_shape", "layers"))
     shape = model.get("input_shape")
     if (not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3)
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
@@ -382,7 +303,7 @@ def _parse_model(model: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[Layer
     seen: set[str] = set()
     for i, entry in enumerate(layers_raw):
         where = f"model.layers[{i}]"
-        entry = _mapping(where, entry)
+        entry = mapping(where, entry)
         ltype = entry.get("type")
         if ltype not in LAYER_SCHEMAS:
             raise ConfigError(f"{where}.type: unsupported layer type {ltype!r}; supported: "
@@ -419,120 +340,20 @@ def _check_layer_order(layers: list[LayerConfig]) -> None:
 
 
 def _parse_train(train_raw: Mapping[str, Any]) -> TrainConfig:
-    t = _merge(DEFAULTS["train"], train_raw)
-    _unknown_keys("train", t, DEFAULTS["train"])
+    t = merge(DEFAULTS["train"], train_raw)
+    unknown_keys("train", t, DEFAULTS["train"])
     return TrainConfig(
-        epochs=_int("train.epochs", t["epochs"], minimum=1),
-        batch_size=_int("train.batch_size", t["batch_size"], minimum=1),
-        optimizer=_choice("train.optimizer", t["optimizer"], OPTIMIZERS),
-        learning_rate=_number("train.learning_rate", t["learning_rate"]),
+        epochs=integer("train.epochs", t["epochs"], minimum=1),
+        batch_size=integer("train.batch_size", t["batch_size"], minimum=1),
+        optimizer=choice("train.optimizer", t["optimizer"], OPTIMIZERS),
+        learning_rate=number("train.learning_rate", t["learning_rate"]),
     )
 
 
-def _parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...], input_type: FixedType):
-    default_raw = _merge(DEFAULTS["precision"]["default"], _mapping("precision.default", prec_raw.get("default")))
-    _unknown_keys("precision.default", default_raw, ("weight", "bias", "result", "accum"))
-    default = {k: parse_type(f"precision.default.{k}", v) for k, v in default_raw.items()}
-    overrides = _mapping("precision.layers", prec_raw.get("layers"))
-    names = [lc.name for lc in layers]
-    for lname, entry in overrides.items():
-        if lname not in names:
-            close = difflib.get_close_matches(str(lname), names, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; layers: {', '.join(names)}"
-            raise ConfigError(f"precision.layers.{lname}: no layer of that name{hint}")
-        layer = layers[names.index(lname)]
-        allowed = PRECISION_KEYS[layer.type]
-        entry = _mapping(f"precision.layers.{lname}", entry)
-        if not allowed and entry:
-            raise ConfigError(f"precision.layers.{lname}: a {layer.type} layer does no arithmetic "
-                              "and takes no precision")
-        _unknown_keys(f"precision.layers.{lname}", entry, allowed)
-
-    precision: dict[str, LayerPrecision] = {}
-    resolved: dict[str, dict[str, Any]] = {}
-    current = input_type
-    for layer in layers:
-        allowed = PRECISION_KEYS[layer.type]
-        if not allowed:
-            continue
-        where = f"precision.layers.{layer.name}"
-        given = {k: parse_type(f"{where}.{k}", v) for k, v in _mapping(where, overrides.get(layer.name)).items()}
-        if layer.type == "MaxPooling2D":
-            result = given.get("result", current)  # a max of codes needs no new type
-            lp = LayerPrecision(input=current, result=result)
-        elif layer.type == "AveragePooling2D":
-            pool = layer.args["pool_size"][0] * layer.args["pool_size"][1]
-            accum = given.get("accum") or avgpool_accum(current, pool)
-            if "accum" in given and (accum.frac < current.frac or accum.overflow is not Overflow.WRAP):
-                raise ConfigError(f"{where}.accum: {accum} must keep the input's {current.frac} fraction bits and "
-                                  "wrap (AP_WRAP): io_stream and io_parallel round and saturate the sum differently")
-            lp = LayerPrecision(input=current, result=given.get("result", current), accum=accum,
-                                accum_derived="accum" not in given)
-        elif layer.type == "Activation":
-            if layer.activation == "softmax":
-                continue  # typed by precision.softmax
-            lp = LayerPrecision(input=current, result=given.get("result", default["result"]))
-        else:  # Conv2D / Dense
-            weight = given.get("weight", default["weight"])
-            bias = given.get("bias", default["bias"])
-            accum = given.get("accum") or default.get("accum")
-            derived = accum is None
-            if derived:
-                accum = derive_accum(current, weight, bias, fan_in(layer))
-            lp = LayerPrecision(input=current, result=given.get("result", default["result"]), weight=weight,
-                                bias=bias, accum=accum, accum_derived=derived)
-        precision[layer.name] = lp
-        resolved[layer.name] = {k: str(getattr(lp, k)) for k in ("input", "weight", "bias", "accum", "result")
-                                if getattr(lp, k) is not None}
-        current = lp.result
-    return precision, resolved
-
-
-def fan_in(layer: LayerConfig) -> int:
-    """Products summed into one output of a Conv2D/Dense layer."""
-    if layer.type == "Dense":
-        return layer.input_shape[-1]
-    kh, kw = layer.args["kernel_size"]
-    return kh * kw * layer.input_shape[-1]
-
-
-def derive_accum(input_t: FixedType, weight_t: FixedType, bias_t: FixedType, n: int) -> FixedType:
-    """The narrowest accumulator that holds bias + any sum of ``n`` products exactly (no rounding,
-    no overflow): hls4ml's accumulation then equals the exact integer sum, in any order."""
-    corners = [a * b for a in (input_t.min_code, input_t.max_code) for b in (weight_t.min_code, weight_t.max_code)]
-    p_frac = input_t.frac + weight_t.frac
-    frac = max(p_frac, bias_t.frac)
-    scale_p, scale_b = 2 ** (frac - p_frac), 2 ** (frac - bias_t.frac)
-    lo = n * min(corners) * scale_p + bias_t.min_code * scale_b
-    hi = n * max(corners) * scale_p + bias_t.max_code * scale_b
-    return covering_type(lo, hi, frac)
-
-
-def avgpool_accum(input_t: FixedType, n: int) -> FixedType:
-    """The sum of ``n`` inputs exactly, with ceil(log2 n) extra fraction bits so that hls4ml's
-    ``sum / n`` (truncating) keeps the average's precision."""
-    extra = max(1, (n - 1).bit_length())
-    frac = input_t.frac + extra
-    scale = 2**extra
-    return covering_type(n * input_t.min_code * scale, n * input_t.max_code * scale, frac)
-
-
-def covering_type(lo_code: int, hi_code: int, frac: int) -> FixedType:
-    """Smallest ap_(u)fixed with ``frac`` fractional bits whose codes include [lo_code, hi_code]."""
-    signed = lo_code < 0
-    width = 1
-    while True:
-        lo, hi = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if signed else (0, 2**width - 1)
-        if lo <= lo_code and hi_code <= hi:
-            break
-        width += 1
-    return FixedType.parse(f"ap_{'' if signed else 'u'}fixed<{width},{width - frac}>")
-
-
 def _parse_softmax(raw: Mapping[str, Any], implementation: str) -> SoftmaxConfig:
-    s = _merge(DEFAULTS["precision"]["softmax"], raw)
-    _unknown_keys("precision.softmax", s, DEFAULTS["precision"]["softmax"])
-    size = _int("precision.softmax.table_size", s["table_size"], minimum=2)
+    s = merge(DEFAULTS["precision"]["softmax"], raw)
+    unknown_keys("precision.softmax", s, DEFAULTS["precision"]["softmax"])
+    size = integer("precision.softmax.table_size", s["table_size"], minimum=2)
     if size & (size - 1):
         raise ConfigError(f"precision.softmax.table_size: must be a power of two (hls4ml indexes the "
                           f"tables with the input's top bits), got {size}")
@@ -546,24 +367,24 @@ def _parse_softmax(raw: Mapping[str, Any], implementation: str) -> SoftmaxConfig
 
 
 def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
-    h = _merge(DEFAULTS["hls"], hls_raw)
-    _unknown_keys("hls", h, DEFAULTS["hls"])
-    backend = _choice("hls.backend", h["backend"], BACKENDS)
+    h = merge(DEFAULTS["hls"], hls_raw)
+    unknown_keys("hls", h, DEFAULTS["hls"])
+    backend = choice("hls.backend", h["backend"], BACKENDS)
     part = h["part"]
     if not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9_\-.]+", part):
         raise ConfigError(f"hls.part: expected an FPGA part name such as 'xc7z020clg400-1', got {part!r}")
-    clock = _number("hls.clock_period", h["clock_period"])
-    io_type = _choice("hls.io_type", h["io_type"], IO_TYPES)
-    strategy = _choice("hls.strategy", h["strategy"], STRATEGIES)
-    softmax = _choice("hls.softmax", h["softmax"], SOFTMAX_IMPLEMENTATIONS)
+    clock = number("hls.clock_period", h["clock_period"])
+    io_type = choice("hls.io_type", h["io_type"], IO_TYPES)
+    strategy = choice("hls.strategy", h["strategy"], STRATEGIES)
+    softmax = choice("hls.softmax", h["softmax"], SOFTMAX_IMPLEMENTATIONS)
     rf_raw = h["reuse_factor"]
     if isinstance(rf_raw, int) and not isinstance(rf_raw, bool):
         rf_raw = {"default": rf_raw}
-    rf_raw = _mapping("hls.reuse_factor", rf_raw)
-    rf_default = _int("hls.reuse_factor.default", rf_raw.get("default", 1), minimum=1)
+    rf_raw = mapping("hls.reuse_factor", rf_raw)
+    rf_default = integer("hls.reuse_factor.default", rf_raw.get("default", 1), minimum=1)
     compute = [lc.name for lc in layers if lc.has_weights]
-    _unknown_keys("hls.reuse_factor", rf_raw, ["default", *compute])
-    reuse = {n: _int(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1) for n in compute}
+    unknown_keys("hls.reuse_factor", rf_raw, ["default", *compute])
+    reuse = {n: integer(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1) for n in compute}
     hls = HlsConfig(backend, part, clock, io_type, strategy, rf_default, MappingProxyType(reuse))
     resolved = {
         "backend": backend, "part": part, "clock_period": h["clock_period"], "io_type": io_type,

@@ -18,9 +18,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from qkeras import quantized_bits, quantized_relu  # noqa: E402
 
-from hlsgen.config import Config, derive_accum, fan_in  # noqa: E402
+from hlsgen.config import Config  # noqa: E402
 from hlsgen.errors import ConfigError  # noqa: E402
 from hlsgen.fixed import FixedType, Overflow, Rounding  # noqa: E402
+from hlsgen.precision import derive_accum, fan_in  # noqa: E402
 
 
 class QuantizerMismatchWarning(UserWarning):

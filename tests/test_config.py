@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hlsgen.config import config_from_dict, derive_accum, load_config, quote_types
+from hlsgen.config import config_from_dict, load_config, quote_types
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType
+from hlsgen.precision import derive_accum
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_YAML = ROOT / "configs" / "mnist.yaml"

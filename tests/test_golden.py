@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from hlsgen import golden, nnet
-from hlsgen.config import config_from_dict, derive_accum
+from hlsgen.config import config_from_dict
 from hlsgen.fixed import FixedType
+from hlsgen.precision import derive_accum
 from hlsgen.spec import HardwareSpec, Stage, build_spec
 
 T = FixedType.parse
@@ -217,7 +218,7 @@ def test_trace_dtype_is_the_narrowest_that_holds_the_codes():
 
 def test_avgpool_by_hand_truncates_toward_zero():
     in_t = T("ap_fixed<8,3>")                      # LSB 1/32
-    from hlsgen.config import avgpool_accum
+    from hlsgen.precision import avgpool_accum
 
     acc_t = avgpool_accum(in_t, 4)                 # 2 extra fraction bits: LSB 1/128
     assert acc_t.frac == in_t.frac + 2
