@@ -126,25 +126,12 @@ class SynthReport:
         utilization_pct, source``. ``latency_*_ns`` use the target clock; ``available`` and
         ``utilization_pct`` are dicts over ``bram_18k, dsp, ff, lut, uram``.
         """
-        return {
-            "tool_version": self.tool_version,
-            "part": self.part,
-            "top": self.top,
-            "pipeline_type": self.pipeline_type,
-            "clock_target_ns": self.clock_target_ns,
-            "clock_estimated_ns": self.clock_estimated_ns,
-            "clock_uncertainty_ns": self.clock_uncertainty_ns,
-            "latency_best_cycles": self.latency_best_cycles,
-            "latency_worst_cycles": self.latency_worst_cycles,
-            "latency_best_ns": self.latency_best_ns,
-            "latency_worst_ns": self.latency_worst_ns,
-            "interval_min": self.interval_min,
-            "interval_max": self.interval_max,
-            **self.used(),
-            "available": {key: self.available.get(key) for key in RESOURCES},
-            "utilization_pct": self.utilization_pct(),
-            "source": self.source,
-        }
+        scalars = ("tool_version", "part", "top", "pipeline_type", "clock_target_ns", "clock_estimated_ns",
+                   "clock_uncertainty_ns", "latency_best_cycles", "latency_worst_cycles", "latency_best_ns",
+                   "latency_worst_ns", "interval_min", "interval_max")
+        return {**{key: getattr(self, key) for key in scalars}, **self.used(),
+                "available": {key: self.available.get(key) for key in RESOURCES},
+                "utilization_pct": self.utilization_pct(), "source": self.source}
 
 
 def _tidy(value: Number) -> Number:
