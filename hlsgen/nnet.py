@@ -17,6 +17,7 @@ hold for takes the int64 path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,13 +128,14 @@ def _sums_to_result(stage: Stage, plan: _ExactSums, sums: np.ndarray, out: np.nd
                     ) -> tuple[np.ndarray, int]:
     """Exact float sums of products (product LSBs, bias not yet added) -> ``result_t`` codes in ``out``."""
     # the bias of every output of an image, so that numpy's loops run over whole images
-    start = np.tile(plan.start.astype(plan.dtype), sums[0].size // plan.start.size)
+    per_image = math.prod(sums.shape[1:])
+    start = np.tile(plan.start.astype(plan.dtype), per_image // plan.start.size)
     if stage.result_t == stage.accum_t and not plan.may_wrap and plan.scale == 1:
         out = np.empty(sums.shape, stage.result_t.code_dtype) if out is None else out
-        # exact integers in range: the accumulator codes
-        np.add(sums.reshape(len(sums), -1), start, out=out.reshape(len(out), -1), casting="unsafe")
+        # exact integers in range: the accumulator codes (out is a contiguous block of the trace: a view)
+        np.add(sums.reshape(-1, per_image), start, out=out.reshape(-1, per_image), casting="unsafe")
         return out, 0
-    sums.reshape(len(sums), -1)[...] += start
+    sums.reshape(-1, per_image)[...] += start
     return _finish(stage, _accumulator_codes(stage, plan, sums), out)
 
 

@@ -229,3 +229,15 @@ def test_avgpool_by_hand_truncates_toward_zero():
     # left window: sum 2 (1/32 units) -> 8/128; /4 -> 2/128 = 0.5 LSB of the result: ties to even -> 0
     # right window: sum -5 -> -20/128; /4 -> -5/128 = -1.25 LSB -> rounds to -1
     assert out.reshape(-1).tolist() == [0, -1]
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_empty_batch_gives_empty_trace(padding):
+    spec = random_spec(small_config(padding, 1), seed=5)
+    empty = np.zeros((0, 9, 8, 2), dtype=np.int64)
+    result = golden.run(spec, empty)
+    for stage in spec.stages:
+        assert result.trace[stage.name].shape == (0, *stage.output_shape)
+        assert result.stats[stage.name].overflow == 0
+    out, overflow = golden.STAGE_FUNCTIONS["conv2d"](spec.stage("c1"), empty)
+    assert out.shape == (0, *spec.stage("c1").output_shape) and overflow == 0
