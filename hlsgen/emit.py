@@ -221,6 +221,8 @@ def normalize_hls4ml_output(project: Path, final: Path, stamp: str) -> None:
         for old, replacement in renames:
             new = new.replace(old, replacement)
         new = re.sub(r"LIB_STAMP=[0-9a-f]+", f"LIB_STAMP={stamp}", new)
-        new = re.sub(r"(?m)^Stamp: [0-9a-f]+$", f"Stamp: {stamp}", new)
+        # hls4ml's stamp is 8 random hex digits; YAML quotes it when they are all decimal (2 % of builds)
+        quoted = f"'{stamp}'" if stamp.isdigit() else stamp
+        new = re.sub(r"(?m)^Stamp: ('?)[0-9a-f]+\1$", f"Stamp: {quoted}", new)
         if new != text:
             path.write_text(new)

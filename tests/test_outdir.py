@@ -58,3 +58,22 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("written", ["Stamp: 8e23484c", "Stamp: '12345678'"])
+@pytest.mark.parametrize("stamp", ["0badf00d", "20241128"])
+def test_hls4ml_stamp_and_temporary_name_are_normalized(tmp_path, written, stamp):
+    """hls4ml writes a random 8-hex-digit stamp, quoted by YAML when all its digits are decimal; both
+    spellings become the spec's stamp (quoted when it is all decimal, so YAML still reads a string)."""
+    import yaml
+
+    from hlsgen.emit import normalize_hls4ml_output
+
+    project, final = tmp_path / ".prj.tmp-ab12cd34", tmp_path / "prj"
+    project.mkdir()
+    (project / "hls4ml_config.yml").write_text(f"OutputDir: {project}\n{written}\n")
+    (project / "build_lib.sh").write_text("LIB_STAMP=8e23484c\n")
+    normalize_hls4ml_output(project, final, stamp)
+    config = yaml.safe_load((project / "hls4ml_config.yml").read_text())
+    assert config == {"OutputDir": str(final), "Stamp": stamp}
+    assert (project / "build_lib.sh").read_text() == f"LIB_STAMP={stamp}\n"
