@@ -87,7 +87,8 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
                   n_test: int | None = None, verbose: int = 1) -> Path:
     """Train (or reuse ``<output>/train``), export the spec and write the HLS project; returns its path."""
     from hlsgen.errors import ConfigError
-    from hlsgen.estimate import estimate, format_estimate
+    from hlsgen.estimate import estimate
+    from hlsgen.estimate_format import format_estimate
 
     target = Path(output or cfg.output_dir)
     check_replaceable(target, force)

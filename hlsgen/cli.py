@@ -174,7 +174,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
     from hlsgen.config import load_config
-    from hlsgen.estimate import estimate, estimate_json, format_estimate
+    from hlsgen.estimate import estimate
+    from hlsgen.estimate_format import estimate_json, format_estimate
 
     est = estimate(load_config(args.config))
     print(json.dumps(estimate_json(est), indent=2) if args.json else format_estimate(est))

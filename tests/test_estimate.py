@@ -12,13 +12,8 @@ import pytest
 import yaml
 
 from hlsgen.config import config_from_dict, quote_types
-from hlsgen.estimate import (
-    closest_reuse_factor,
-    estimate,
-    estimate_json,
-    format_estimate,
-    valid_reuse_factors,
-)
+from hlsgen.estimate import closest_reuse_factor, estimate, valid_reuse_factors
+from hlsgen.estimate_format import estimate_json, format_estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
