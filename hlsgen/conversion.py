@@ -78,8 +78,8 @@ def cast_into(t: FixedType, out: np.ndarray, codes: np.ndarray, src: FixedType, 
     if src == t and not nonnegative:
         np.copyto(out, codes, casting="unsafe")  # the implicit copy: in range, bits kept
         return 0
-    if not (clips(t) and 0 <= shift <= 30 and t.width <= 31 and -(2**30) < src.min_code
-            and src.max_code < 2**30 and codes.dtype.kind in "iu" and codes.dtype.itemsize <= 4):
+    if not (_clips_in_int32(t, shift) and -(2**30) < src.min_code and src.max_code < 2**30
+            and codes.dtype.kind in "iu" and codes.dtype.itemsize <= 4):
         exact = np.maximum(codes, 0) if nonnegative else codes
         result, overflow = t.cast(exact, src, return_overflow=True)
         np.copyto(out, result, casting="unsafe")
@@ -96,11 +96,17 @@ def cast_into(t: FixedType, out: np.ndarray, codes: np.ndarray, src: FixedType, 
     return int(count)
 
 
+def _clips_in_int32(t: FixedType, shift: int) -> bool:
+    """A cast to ``t`` dropping ``shift`` fraction bits (0..30) is a round and a clip that int32 holds, for
+    source codes below 2**30 in magnitude (adding half a step then cannot overflow)."""
+    return clips(t) and 0 <= shift <= 30 and t.width <= 31
+
+
 def cast_int32(t: FixedType, codes: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The common narrowing cast in int32 (half the memory traffic of int64): a right shift by at most
     30 bits with rounding, then saturation by clipping, of codes below 2**30 in magnitude. None when
     the cast is not of that kind (the caller takes the general path)."""
-    if not (clips(t) and 0 < shift <= 30 and t.width <= 31 and codes.size):
+    if not (_clips_in_int32(t, shift) and shift > 0 and codes.size):
         return None
     if codes.dtype.itemsize > 2 or codes.dtype == np.uint32:  # 16-bit codes cannot reach 2**30
         if not (-(2**30) < int(codes.min()) and int(codes.max()) < 2**30):

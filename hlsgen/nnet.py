@@ -72,12 +72,22 @@ def _exact_sums(stage: Stage) -> _ExactSums | None:
 
 
 def _accumulator_codes(stage: Stage, plan: _ExactSums, sums: np.ndarray) -> np.ndarray:
-    """Exact float sums (product LSBs, bias included) -> ``accum_t`` codes, wrapped if they can overflow."""
+    """Exact float sums of products (product LSBs, bias not yet added; modified in place) -> ``accum_t``
+    codes, wrapped if they can overflow."""
+    per_image, start = _bias_per_image(plan, sums)
+    sums.reshape(-1, per_image)[...] += start
     if plan.scale != 1:
         sums *= plan.scale  # a power of two: exact
     if plan.may_wrap:
         return _wrap(stage.accum_t, sums.astype(np.int64))
     return sums.astype(stage.accum_t.code_dtype)
+
+
+def _bias_per_image(plan: _ExactSums, sums: np.ndarray) -> tuple[int, np.ndarray]:
+    """Outputs per image of ``sums`` (batch first) and the bias of each, so that numpy's loops run over
+    whole images (a channels-last convolution otherwise adds a bias vector of ``cout`` values at a time)."""
+    per_image = math.prod(sums.shape[1:])
+    return per_image, np.tile(plan.start.astype(plan.dtype), per_image // plan.start.size)
 
 
 def _wrap(acc_t: FixedType, total: np.ndarray) -> np.ndarray:
@@ -102,9 +112,7 @@ def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
     w = stage.weight_codes.reshape(-1, stage.weight_codes.shape[-1])
     plan = _exact_sums(stage)
     if plan is not None:
-        sums = _plan_sums(stage, plan, cols)
-        sums += plan.start.astype(plan.dtype)
-        return _accumulator_codes(stage, plan, sums)
+        return _accumulator_codes(stage, plan, _plan_sums(stage, plan, cols))
     acc_t, prod_t = stage.accum_t, FixedType.product_type(stage.input_t, stage.weight_t)
     bias = acc_t.cast(stage.bias_codes, stage.bias_t)
     total = np.empty((cols.shape[0], w.shape[1]), dtype=np.int64)
@@ -127,15 +135,13 @@ def _finish(stage: Stage, acc: np.ndarray, out: np.ndarray | None) -> tuple[np.n
 def _sums_to_result(stage: Stage, plan: _ExactSums, sums: np.ndarray, out: np.ndarray | None
                     ) -> tuple[np.ndarray, int]:
     """Exact float sums of products (product LSBs, bias not yet added) -> ``result_t`` codes in ``out``."""
-    # the bias of every output of an image, so that numpy's loops run over whole images
-    per_image = math.prod(sums.shape[1:])
-    start = np.tile(plan.start.astype(plan.dtype), per_image // plan.start.size)
     if stage.result_t == stage.accum_t and not plan.may_wrap and plan.scale == 1:
+        # the accumulator codes are the result: add the bias and convert in one pass, straight into out
+        # (exact integers in range; out is a contiguous block of the trace, so its reshape is a view)
+        per_image, start = _bias_per_image(plan, sums)
         out = np.empty(sums.shape, stage.result_t.code_dtype) if out is None else out
-        # exact integers in range: the accumulator codes (out is a contiguous block of the trace: a view)
         np.add(sums.reshape(-1, per_image), start, out=out.reshape(-1, per_image), casting="unsafe")
         return out, 0
-    sums.reshape(-1, per_image)[...] += start
     return _finish(stage, _accumulator_codes(stage, plan, sums), out)
 
 
@@ -308,19 +314,21 @@ def _avgpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tupl
 
 
 def _softmax(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    codes = softmax.softmax(x.astype(np.int64), stage.input_t, stage.result_t, stage.params)
-    if out is None:
-        return codes, 0
-    out[...] = codes
-    return out, 0
+    return _store(softmax.softmax(x.astype(np.int64), stage.input_t, stage.result_t, stage.params), out), 0
 
 
 def _flatten(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     flat = x.reshape(x.shape[0], -1)  # channels-last order, as Keras and hls4ml flatten
-    if out is None or np.may_share_memory(out, x):  # run() gives a flatten its input's memory
-        return flat, 0
-    out[...] = flat
-    return out, 0
+    # run() gives a flatten its input's memory: nothing to copy then
+    return _store(flat, None if out is not None and np.may_share_memory(out, x) else out), 0
+
+
+def _store(codes: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``codes`` copied into ``out``, or ``codes`` themselves when there is no ``out``."""
+    if out is None:
+        return codes
+    out[...] = codes
+    return out
 
 
 STAGE_FUNCTIONS = {
