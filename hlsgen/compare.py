@@ -6,6 +6,7 @@ Reads only the project directory (``spec.json``, ``weights.npz``, ``tb_data/``):
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +14,30 @@ import numpy as np
 
 from hlsgen import golden
 from hlsgen.errors import UsageError, VerificationError
+from hlsgen.fixed import FixedType
 from hlsgen.outdir import require_project
 from hlsgen.spec import HardwareSpec
 
 
-def read_codes(path: Path, width: int | None = None) -> np.ndarray:
-    """Integer codes written one image per line."""
+def read_codes(path: Path, width: int | None = None, t: FixedType | None = None) -> np.ndarray:
+    """Integer codes written one image per line (``width`` per line, each a code of ``t`` if given)."""
     try:
         rows = [list(map(int, line.split())) for line in path.read_text().splitlines() if line.strip()]
     except (OSError, ValueError) as err:
         raise UsageError(f"{path}: cannot read codes ({err})") from None
-    arr = np.array(rows, dtype=np.int64)
-    if width is not None and arr.size and arr.shape[1] != width:
-        raise UsageError(f"{path}: lines of {arr.shape[1]} codes, expected {width}")
+    if not rows:
+        raise UsageError(f"{path}: no codes in the file")
+    width = len(rows[0]) if width is None else width
+    ragged = [k for k, row in enumerate(rows, start=1) if len(row) != width]
+    if ragged:
+        raise UsageError(f"{path}: image {ragged[0]} has {len(rows[ragged[0] - 1])} codes, expected {width}")
+    try:
+        arr = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+    except OverflowError as err:
+        raise UsageError(f"{path}: cannot read codes ({err})") from None
+    if t is not None and arr.size and (arr.min() < t.min_code or arr.max() > t.max_code):
+        bad = arr[(arr < t.min_code) | (arr > t.max_code)][0]
+        raise UsageError(f"{path}: code {bad} outside {t} [{t.min_code}, {t.max_code}]")
     return arr
 
 
@@ -90,11 +102,19 @@ def compare_trace(project: Path, spec: HardwareSpec) -> dict[str, Any]:
     if not path.exists():
         raise UsageError(f"{project}: no layer trace; run 'make csim TRACE=1' first")
     csim: dict[int, dict[str, np.ndarray]] = {}
-    for line in path.read_text().splitlines():
-        image, name, *codes = line.split()
-        csim.setdefault(int(image), {})[name] = np.array(codes, dtype=np.int64)
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            image, name, *codes = line.split()
+            csim.setdefault(int(image), {})[name] = np.array(codes, dtype=np.int64)
+        except (ValueError, OverflowError):
+            raise UsageError(f"{path}: line {number}: expected 'image layer code...', got {line[:60]!r}") from None
+    if not csim:
+        raise UsageError(f"{path}: no traced images; run 'make csim TRACE=1' again")
     images = sorted(csim)
-    inputs = read_codes(project / "tb_data" / "inputs.txt")[: max(images) + 1]
+    inputs_file = project / "tb_data" / "inputs.txt"
+    inputs = read_codes(inputs_file, math.prod(spec.input_shape), spec.input_t)[: max(images) + 1]
+    if len(inputs) <= max(images):
+        raise UsageError(f"{inputs_file}: {len(inputs)} images, but {path.name} traces image {max(images)}")
     gold = golden.run(spec, inputs.reshape(len(inputs), *spec.input_shape)).trace
     for stage in spec.stages:
         for image in images:
