@@ -19,8 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from hlsgen import emit, golden  # noqa: E402
+from hlsgen import golden  # noqa: E402
 from hlsgen.data import input_codes, load_mnist, to_float  # noqa: E402
+from hlsgen.golden import layers as nnet  # noqa: E402
+from hlsgen.hls import convert  # noqa: E402
 from hlsgen.spec import HardwareSpec  # noqa: E402
 from hlsgen.train import load_trained  # noqa: E402
 
@@ -39,7 +41,7 @@ def timed(repeat: int, fn):
 def stage_seconds(spec: HardwareSpec, codes: np.ndarray, repeat: int) -> dict[str, float]:
     """Seconds per stage inside ``golden.run(threads=1)`` (its blocks, its trace), from the fastest of
     ``repeat`` runs: every stage function is wrapped in a timer for the measurement."""
-    functions = dict(golden.STAGE_FUNCTIONS)
+    functions = dict(nnet.STAGE_FUNCTIONS)
     seconds: dict[str, float] = {}
 
     def timer(fn):
@@ -52,7 +54,7 @@ def stage_seconds(spec: HardwareSpec, codes: np.ndarray, repeat: int) -> dict[st
 
     best, best_seconds = float("inf"), {}
     try:
-        golden.STAGE_FUNCTIONS.update({kind: timer(fn) for kind, fn in functions.items()})
+        nnet.STAGE_FUNCTIONS.update({kind: timer(fn) for kind, fn in functions.items()})
         for _ in range(repeat):
             seconds.clear()
             start = time.perf_counter()
@@ -60,7 +62,7 @@ def stage_seconds(spec: HardwareSpec, codes: np.ndarray, repeat: int) -> dict[st
             if time.perf_counter() - start < best:
                 best, best_seconds = time.perf_counter() - start, dict(seconds)
     finally:
-        golden.STAGE_FUNCTIONS.update(functions)
+        nnet.STAGE_FUNCTIONS.update(functions)
     return best_seconds
 
 
@@ -89,7 +91,7 @@ def main() -> None:
     best_batch = min(t_by_batch, key=lambda b: t_by_batch[b][0])
 
     with tempfile.TemporaryDirectory() as tmp:
-        hls_model = emit.convert(spec, Path(tmp) / "prj")
+        hls_model = convert.convert(spec, Path(tmp) / "prj")
         start = time.perf_counter()
         hls_model.compile()
         t_compile = time.perf_counter() - start

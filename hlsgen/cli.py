@@ -9,6 +9,8 @@ import sys
 from hlsgen import __version__
 from hlsgen.errors import HlsgenError
 
+LAST_BUILD_FILE = ".hlsgen-last-build"
+
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -116,7 +118,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     _positive("--epochs", args.epochs)
     _positive("--images", args.images)
-    build_command(cfg, Path(args.output) if args.output else None, args.force, args.epochs, args.images)
+    target = build_command(cfg, Path(args.output) if args.output else None, args.force, args.epochs, args.images)
+    Path(LAST_BUILD_FILE).write_text(str(target) + "\n")  # what the top-level `make csim` forwards to
     return 0
 
 
@@ -133,7 +136,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         from hlsgen.errors import UsageError
 
         raise UsageError(f"--saturation: a fraction in [0, 1) is expected, got {args.saturation}")
-    from hlsgen.profile_command import profile_command  # TensorFlow: slow
+    from hlsgen.profile.command import profile_command  # TensorFlow: slow
 
     profile_command(cfg, args.images, args.test_images, args.saturation, Path(args.output) if args.output else None,
                     Path(args.apply) if args.apply else None, args.force, args.epochs)
@@ -141,8 +144,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_csim(args: argparse.Namespace) -> int:
+    from hlsgen.hls.runner import run_make
     from hlsgen.outdir import require_project
-    from hlsgen.runner import run_make
 
     project = require_project(args.project, "Makefile", "spec.json")
     variables = {"N": str(args.images), "TRACE": "1" if args.trace else "0"}
@@ -153,8 +156,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     import shutil
 
     from hlsgen.errors import ToolMissingError
+    from hlsgen.hls.runner import run_make
     from hlsgen.outdir import require_project
-    from hlsgen.runner import run_make
 
     project = require_project(args.project, "Makefile", "build_prj.tcl")
     if not (shutil.which("vitis_hls") or shutil.which("vitis-run")):
@@ -164,7 +167,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from hlsgen.compare import compare_project
+    from hlsgen.verify.compare import compare_project
 
     compare_project(args.project, trace=args.trace)
     return 0
@@ -174,8 +177,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
     from hlsgen.config import load_config
-    from hlsgen.estimate import estimate
-    from hlsgen.estimate_format import estimate_json, format_estimate
+    from hlsgen.synth.estimate import estimate
+    from hlsgen.synth.estimate_format import estimate_json, format_estimate
 
     est = estimate(load_config(args.config))
     print(json.dumps(estimate_json(est), indent=2) if args.json else format_estimate(est))
@@ -185,7 +188,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
-    from hlsgen.report import format_report, parse_csynth
+    from hlsgen.synth.report import format_report, parse_csynth
 
     rep = parse_csynth(args.path)
     print(json.dumps(rep.to_json_dict(), indent=2) if args.json else format_report(rep))

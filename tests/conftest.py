@@ -1,5 +1,10 @@
 """Shared test data: the reference config as a dict."""
 
+import os
+
+# TensorFlow's C++ start-up chatter, as the hlsgen command silences it (hlsgen.cli.main)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 # configs/mnist.yaml, as a dict (these tests do not depend on that file's formatting)
 REFERENCE = {
     "name": "mnist_cnn", "seed": 1, "data": {"dataset": "mnist", "path": None},

@@ -67,7 +67,7 @@ def test_hls4ml_stamp_and_temporary_name_are_normalized(tmp_path, written, stamp
     spellings become the spec's stamp (quoted when it is all decimal, so YAML still reads a string)."""
     import yaml
 
-    from hlsgen.emit import normalize_hls4ml_output
+    from hlsgen.hls.project import normalize_hls4ml_output
 
     project, final = tmp_path / ".prj.tmp-ab12cd34", tmp_path / "prj"
     project.mkdir()

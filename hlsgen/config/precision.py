@@ -1,0 +1,133 @@
+"""The precision rules: each computing layer's types (input, weight, bias, accumulator, result) from the
+config's ``precision`` section, and the accumulators derived so that no sum can overflow or round."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hlsgen.config.checks import mapping, merge, parse_type, unknown_keys
+from hlsgen.config.schema import PRECISION_KEYS
+from hlsgen.errors import ConfigError
+from hlsgen.fixed import FixedType, Overflow
+
+if TYPE_CHECKING:
+    from hlsgen.config import LayerConfig
+
+
+@dataclass(frozen=True)
+class LayerPrecision:
+    """Types of one layer. ``input`` is the previous stage's result; ``accum_derived`` says
+    the accumulator was computed (overflow-free) rather than given."""
+
+    input: FixedType
+    result: FixedType
+    weight: FixedType | None = None
+    bias: FixedType | None = None
+    accum: FixedType | None = None
+    accum_derived: bool = False
+
+
+def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...], input_type: FixedType,
+                    defaults: Mapping[str, Any]) -> tuple[dict[str, LayerPrecision], dict[str, dict[str, Any]]]:
+    """The ``precision`` section (``defaults``: its built-in ``default`` types) -> every computing layer's
+    types, each layer's input being the previous one's result, and their spellings for the resolved config."""
+    default_raw = merge(defaults, mapping("precision.default", prec_raw.get("default")))
+    unknown_keys("precision.default", default_raw, ("weight", "bias", "result", "accum"))
+    default = {k: parse_type(f"precision.default.{k}", v) for k, v in default_raw.items()}
+    overrides = mapping("precision.layers", prec_raw.get("layers"))
+    names = [lc.name for lc in layers]
+    for lname, entry in overrides.items():
+        if lname not in names:
+            close = difflib.get_close_matches(str(lname), names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; layers: {', '.join(names)}"
+            raise ConfigError(f"precision.layers.{lname}: no layer of that name{hint}")
+        layer = layers[names.index(lname)]
+        allowed = PRECISION_KEYS[layer.type]
+        entry = mapping(f"precision.layers.{lname}", entry)
+        if not allowed and entry:
+            raise ConfigError(f"precision.layers.{lname}: a {layer.type} layer does no arithmetic "
+                              "and takes no precision")
+        unknown_keys(f"precision.layers.{lname}", entry, allowed)
+
+    precision: dict[str, LayerPrecision] = {}
+    resolved: dict[str, dict[str, Any]] = {}
+    current = input_type
+    for layer in layers:
+        allowed = PRECISION_KEYS[layer.type]
+        if not allowed:
+            continue
+        where = f"precision.layers.{layer.name}"
+        given = {k: parse_type(f"{where}.{k}", v) for k, v in mapping(where, overrides.get(layer.name)).items()}
+        if layer.type == "MaxPooling2D":
+            result = given.get("result", current)  # a max of codes needs no new type
+            lp = LayerPrecision(input=current, result=result)
+        elif layer.type == "AveragePooling2D":
+            pool = layer.args["pool_size"][0] * layer.args["pool_size"][1]
+            accum = given.get("accum") or avgpool_accum(current, pool)
+            if "accum" in given and (accum.frac < current.frac or accum.overflow is not Overflow.WRAP):
+                raise ConfigError(f"{where}.accum: {accum} must keep the input's {current.frac} fraction bits and "
+                                  "wrap (AP_WRAP): io_stream and io_parallel round and saturate the sum differently")
+            lp = LayerPrecision(input=current, result=given.get("result", current), accum=accum,
+                                accum_derived="accum" not in given)
+        elif layer.type == "Activation":
+            if layer.activation == "softmax":
+                continue  # typed by precision.softmax
+            lp = LayerPrecision(input=current, result=given.get("result", default["result"]))
+        else:  # Conv2D / Dense
+            weight = given.get("weight", default["weight"])
+            bias = given.get("bias", default["bias"])
+            accum = given.get("accum") or default.get("accum")
+            derived = accum is None
+            if derived:
+                accum = derive_accum(current, weight, bias, fan_in(layer))
+            lp = LayerPrecision(input=current, result=given.get("result", default["result"]), weight=weight,
+                                bias=bias, accum=accum, accum_derived=derived)
+        precision[layer.name] = lp
+        resolved[layer.name] = {k: str(getattr(lp, k)) for k in ("input", "weight", "bias", "accum", "result")
+                                if getattr(lp, k) is not None}
+        current = lp.result
+    return precision, resolved
+
+
+def fan_in(layer: LayerConfig) -> int:
+    """Products summed into one output of a Conv2D/Dense layer."""
+    if layer.type == "Dense":
+        return layer.input_shape[-1]
+    kh, kw = layer.args["kernel_size"]
+    return kh * kw * layer.input_shape[-1]
+
+
+def derive_accum(input_t: FixedType, weight_t: FixedType, bias_t: FixedType, n: int) -> FixedType:
+    """The narrowest accumulator that holds bias + any sum of ``n`` products exactly (no rounding,
+    no overflow): hls4ml's accumulation then equals the exact integer sum, in any order."""
+    corners = [a * b for a in (input_t.min_code, input_t.max_code) for b in (weight_t.min_code, weight_t.max_code)]
+    p_frac = input_t.frac + weight_t.frac
+    frac = max(p_frac, bias_t.frac)
+    scale_p, scale_b = 2 ** (frac - p_frac), 2 ** (frac - bias_t.frac)
+    lo = n * min(corners) * scale_p + bias_t.min_code * scale_b
+    hi = n * max(corners) * scale_p + bias_t.max_code * scale_b
+    return covering_type(lo, hi, frac)
+
+
+def avgpool_accum(input_t: FixedType, n: int) -> FixedType:
+    """The sum of ``n`` inputs exactly, with ceil(log2 n) extra fraction bits so that hls4ml's
+    ``sum / n`` (truncating) keeps the average's precision."""
+    extra = max(1, (n - 1).bit_length())
+    frac = input_t.frac + extra
+    scale = 2**extra
+    return covering_type(n * input_t.min_code * scale, n * input_t.max_code * scale, frac)
+
+
+def covering_type(lo_code: int, hi_code: int, frac: int) -> FixedType:
+    """Smallest ap_(u)fixed with ``frac`` fractional bits whose codes include [lo_code, hi_code]."""
+    signed = lo_code < 0
+    width = 1
+    while True:
+        lo, hi = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if signed else (0, 2**width - 1)
+        if lo <= lo_code and hi_code <= hi:
+            break
+        width += 1
+    return FixedType.parse(f"ap_{'' if signed else 'u'}fixed<{width},{width - frac}>")

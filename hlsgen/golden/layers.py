@@ -1,0 +1,343 @@
+"""The layers' integer arithmetic, exactly as hls4ml 1.3.0's ``nnet_utils`` computes it (docs/golden.md).
+
+One function per stage kind (:data:`STAGE_FUNCTIONS`): ``fn(stage, x, out=None) -> (codes, overflow)``
+takes a block of input codes (batch first), writes the result codes into ``out`` (a new array if None)
+and counts the values that overflowed the result type. Sums of products are computed in
+float32/float64, which is exact because every partial sum is a multiple of the accumulator's LSB below
+2**24 (2**53) of them: the bound is computed from the types for each layer, and a layer it does not
+hold for takes the int64 path.
+
+- Conv2D/Dense: each product ``x*w`` is formed at full precision and assigned to ``accum_t``; the
+  accumulator starts at the bias (cast to ``accum_t``) and adds the products (AP_WRAP, so order is
+  irrelevant); the sum is cast to ``result_t`` with its rounding and overflow modes.
+- ReLU: ``res = x > 0 ? (result_t) x : 0``.
+- Max pooling: the largest code of the window, cast to ``result_t``.
+- Softmax: :mod:`hlsgen.softmax`, hls4ml's lookup tables reproduced entry for entry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from hlsgen.fixed import FixedType, Overflow, round_right
+from hlsgen.golden import softmax
+from hlsgen.spec import Stage
+
+_EXACT = 2.0**53
+_CHUNK = 1 << 22  # elements per block in the per-product rounding path
+_ROW_KERNEL_VALUES = 1 << 16  # largest band matrix (256 KB as float32) a convolution uses
+_BAND_OUTPUTS = 16  # output values per row of a convolution band: one AVX-512 register of float32
+
+
+def _wide(frac: int) -> FixedType:
+    return FixedType.parse(f"ap_fixed<62,{62 - frac}>")
+
+
+@dataclass(frozen=True)
+class _ExactSums:
+    """How to get a Conv2D/Dense accumulator exactly from float sums.
+
+    Every partial sum ``bias + x1*w1 + ...`` is a multiple of ``accum_t``'s LSB below ``bound`` codes in
+    magnitude, so when ``bound < 2**24`` (float32) or ``2**53`` (float64) a float matrix product is exact
+    in any summation order. Floats hold values in *product* LSBs: the bias starts as ``start`` (dyadic, exact)
+    and ``scale`` (a power of two) turns the result into accumulator codes."""
+
+    dtype: type[np.floating]
+    start: np.ndarray
+    scale: int
+    may_wrap: bool
+
+
+def _exact_sums(stage: Stage) -> _ExactSums | None:
+    """The float plan for ``stage``, or None when the products round on assignment to ``accum_t`` (fewer
+    fraction bits than the product) or the sums are too large for float64: then each product is formed
+    and cast on its own, in int64."""
+    in_t, w_t, acc_t = stage.input_t, stage.weight_t, stage.accum_t
+    prod_frac = FixedType.product_type(in_t, w_t).frac
+    if acc_t.frac < prod_frac:
+        return None
+    scale = 2 ** (acc_t.frac - prod_frac)
+    bias = acc_t.cast(stage.bias_codes, stage.bias_t)
+    k = stage.weight_codes.size // stage.weight_codes.shape[-1]
+    bound = (k * max(abs(in_t.min_code), in_t.max_code) * max(abs(w_t.min_code), w_t.max_code) * scale
+             + int(np.abs(bias).max(initial=0)))
+    if bound >= _EXACT:
+        return None
+    return _ExactSums(np.float32 if bound < 2**24 else np.float64, bias / scale, scale,
+                      may_wrap=-bound < acc_t.min_code or bound > acc_t.max_code)
+
+
+def _accumulator_codes(stage: Stage, plan: _ExactSums, sums: np.ndarray) -> np.ndarray:
+    """Exact float sums of products (product LSBs, bias not yet added; modified in place) -> ``accum_t``
+    codes, wrapped if they can overflow."""
+    per_image, start = _bias_per_image(plan, sums)
+    sums.reshape(-1, per_image)[...] += start
+    if plan.scale != 1:
+        sums *= plan.scale  # a power of two: exact
+    if plan.may_wrap:
+        return _wrap(stage.accum_t, sums.astype(np.int64))
+    return sums.astype(stage.accum_t.code_dtype)
+
+
+def _bias_per_image(plan: _ExactSums, sums: np.ndarray) -> tuple[int, np.ndarray]:
+    """Outputs per image of ``sums`` (batch first) and the bias of each, so that numpy's loops run over
+    whole images (a channels-last convolution otherwise adds a bias vector of ``cout`` values at a time)."""
+    per_image = math.prod(sums.shape[1:])
+    return per_image, np.tile(plan.start.astype(plan.dtype), per_image // plan.start.size)
+
+
+def _wrap(acc_t: FixedType, total: np.ndarray) -> np.ndarray:
+    if total.size and acc_t.min_code <= total.min() and total.max() <= acc_t.max_code:
+        return total  # no wrap happened
+    return acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP: modular, whatever the order
+
+
+def _plan_sums(stage: Stage, plan: _ExactSums, cols: np.ndarray) -> np.ndarray:
+    """``cols @ weights`` in floats (exact by the plan's bound), product LSBs, bias not yet added."""
+    w = stage.weight_codes.reshape(-1, stage.weight_codes.shape[-1])
+    return cols.astype(plan.dtype) @ w.astype(plan.dtype)
+
+
+def accumulate(cols: np.ndarray, stage: Stage) -> np.ndarray:
+    """``bias + cols @ weights`` in ``accum_t`` codes, as hls4ml's dense kernels compute it.
+
+    ``cols`` has shape (M, K) of input codes, weights (K, O). Each product is assigned to
+    ``accum_t`` (rounded per ``accum_t`` if it has fewer fractional bits than the product) and the
+    sum wraps modulo ``2**accum_t.width`` (AP_WRAP).
+    """
+    w = stage.weight_codes.reshape(-1, stage.weight_codes.shape[-1])
+    plan = _exact_sums(stage)
+    if plan is not None:
+        return _accumulator_codes(stage, plan, _plan_sums(stage, plan, cols))
+    acc_t, prod_t = stage.accum_t, FixedType.product_type(stage.input_t, stage.weight_t)
+    bias = acc_t.cast(stage.bias_codes, stage.bias_t)
+    total = np.empty((cols.shape[0], w.shape[1]), dtype=np.int64)
+    rows = max(1, _CHUNK // w.size)  # every product is formed: in blocks, to bound memory
+    shift = prod_t.frac - acc_t.frac
+    # AP_WRAP is modular: wrapping each rounded product before summing changes nothing, so only the
+    # rounding is applied per product (the sum wraps once); other overflow modes cast each product
+    modular = acc_t.overflow is Overflow.WRAP and not acc_t.sat_bits and prod_t.width <= 62 and shift <= 62
+    for start in range(0, cols.shape[0], rows):
+        block = cols[start:start + rows, :, None].astype(np.int64) * w[None, :, :]
+        rounded = round_right(block, shift, acc_t.rounding) if modular else acc_t.cast(block, prod_t)
+        total[start:start + rows] = rounded.sum(axis=1) + bias
+    return _wrap(acc_t, total)
+
+
+def _finish(stage: Stage, acc: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, int]:
+    return _cast(stage.result_t, acc, stage.accum_t, out)
+
+
+def _sums_to_result(stage: Stage, plan: _ExactSums, sums: np.ndarray, out: np.ndarray | None
+                    ) -> tuple[np.ndarray, int]:
+    """Exact float sums of products (product LSBs, bias not yet added) -> ``result_t`` codes in ``out``."""
+    if stage.result_t == stage.accum_t and not plan.may_wrap and plan.scale == 1:
+        # the accumulator codes are the result: add the bias and convert in one pass, straight into out
+        # (exact integers in range; out is a contiguous block of the trace, so its reshape is a view)
+        per_image, start = _bias_per_image(plan, sums)
+        out = np.empty(sums.shape, stage.result_t.code_dtype) if out is None else out
+        np.add(sums.reshape(-1, per_image), start, out=out.reshape(-1, per_image), casting="unsafe")
+        return out, 0
+    return _finish(stage, _accumulator_codes(stage, plan, sums), out)
+
+
+def _cast(t: FixedType, x: np.ndarray, src: FixedType, out: np.ndarray | None, nonnegative: bool = False
+          ) -> tuple[np.ndarray, int]:
+    """``(t) x`` (of ``max(x, 0)`` if ``nonnegative``) into ``out`` (a new array if None), and how many
+    values overflowed."""
+    out = np.empty(x.shape, t.code_dtype) if out is None else out
+    return out, t.cast_into(out, x, src, nonnegative)
+
+
+def _dense(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    x = x.reshape(x.shape[0], -1)
+    plan = _exact_sums(stage)
+    if plan is None:
+        return _finish(stage, accumulate(x, stage), out)
+    return _sums_to_result(stage, plan, _plan_sums(stage, plan, x), out)
+
+
+def _pad_same(x: np.ndarray, window: list[int], strides: list[int], value: int) -> np.ndarray:
+    """Keras' 'same' padding: total = max((out-1)*stride + window - size, 0), the extra row/column
+    going to the bottom/right."""
+    pads = []
+    for axis, (k, s) in enumerate(zip(window, strides, strict=True), start=1):
+        size = x.shape[axis]
+        out = -(-size // s)
+        total = max((out - 1) * s + k - size, 0)
+        pads.append((total // 2, total - total // 2))
+    return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
+
+
+def _windows(x: np.ndarray, window: list[int], strides: list[int]) -> np.ndarray:
+    """(N, H, W, C) -> (N, OH, OW, kh, kw, C) views of every window."""
+    v = sliding_window_view(x, tuple(window), axis=(1, 2))  # (N, H', W', C, kh, kw)
+    v = v[:, :: strides[0], :: strides[1]]
+    return v.transpose(0, 1, 2, 4, 5, 3)
+
+
+def _conv2d(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    kernel, strides = stage.params["kernel_size"], stage.params["strides"]
+    if stage.params["padding"] == "same":
+        x = _pad_same(x, kernel, strides, 0)
+    n, (oh, ow, cout) = len(x), stage.output_shape
+    plan = _exact_sums(stage)
+    if plan is None:  # per-product rounding: im2col, then the dense path
+        acc = accumulate(_windows(x, kernel, strides).reshape(n * oh * ow, -1), stage)
+        return _finish(stage, acc.reshape(n, oh, ow, cout), out)
+    sums = _conv_sums(x, stage.weight_codes, strides, (oh, ow), plan.dtype)
+    return _sums_to_result(stage, plan, sums, out)
+
+
+def _conv_sums(x: np.ndarray, w: np.ndarray, strides: list[int], out_hw: tuple[int, int], dtype: type
+               ) -> np.ndarray:
+    """``sum(x*w)`` of every output in floats of ``dtype``, (N, OH, OW, cout), without an im2col matrix.
+
+    The input is cut into column bands, each as wide as a few output columns read; for every output row
+    the ``kh`` band rows under it are contiguous (channels-last), so one matrix product per band gives
+    all its outputs: ``(N, kh*span*cin) @ (kh*span*cin, g*cout)``, the band matrix of :func:`_row_kernel`
+    holding the kernel at each of the band's ``g`` output columns. When that matrix would be large (many
+    channels), one ``(N*OH*OW, cin) @ (cin, cout)`` product per kernel tap instead."""
+    n, h, width, cin = x.shape
+    kh, kw, _, cout = w.shape
+    (oh, ow), (sy, sx) = out_hw, strides
+    count = -(-ow // max(1, -(-_BAND_OUTPUTS // cout)))  # bands of about _BAND_OUTPUTS outputs per row
+    g = -(-ow // count)                                   # output columns per band
+    span = (g - 1) * sx + kw                              # input columns a band reads
+    if kh * span * cin * g * cout > _ROW_KERNEL_VALUES:
+        w = w.astype(dtype)
+        sums = np.zeros((n, oh, ow, cout), dtype=dtype)
+        for (dy, dx), tap in _shifted(x.astype(dtype), [kh, kw], strides, out_hw):
+            sums += tap @ w[dy, dx]
+        return sums
+    starts = [min(j * g, ow - g) for j in range(count)]   # the last band may overlap its neighbour
+    bands = np.empty((count, n, h, span, cin), dtype=dtype)
+    for band, start in zip(bands, starts, strict=True):
+        band[...] = x[:, :, start * sx: start * sx + span]
+    kernel = _row_kernel(w.astype(dtype), sx, span, g)
+    sums = np.empty((n, oh, ow * cout), dtype=dtype)
+    item = bands.itemsize
+    for band, start in zip(bands, starts, strict=True):
+        rows = as_strided(band, shape=(oh, n, kh * span * cin), strides=(sy * span * cin * item,
+                          h * span * cin * item, item), writeable=False)
+        np.matmul(rows, kernel, out=sums[:, :, start * cout:(start + g) * cout].transpose(1, 0, 2))
+    return sums.reshape(n, oh, ow, cout)
+
+
+def _row_kernel(w: np.ndarray, stride: int, span: int, out_w: int) -> np.ndarray:
+    """The kernel ``w`` (kh, kw, cin, cout) as the matrix of one output row of a band: ``(kh*span*cin,
+    out_w*cout)``, input (row, column, channel) by output (column, channel); zero outside the window."""
+    kh, kw, cin, cout = w.shape
+    matrix = np.zeros((kh, span, cin, out_w, cout), dtype=w.dtype)
+    columns = np.arange(out_w)
+    for dx in range(kw):
+        matrix[:, columns * stride + dx, :, columns, :] = w[:, dx]
+    return matrix.reshape(kh * span * cin, out_w * cout)
+
+
+def _relu(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """``x > 0 ? (result_t) x : 0``, i.e. ``(result_t) max(x, 0)``: the cast maps 0 to 0."""
+    return _cast(stage.result_t, x, stage.input_t, out, nonnegative=True)
+
+
+def _linear(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    return _cast(stage.result_t, x, stage.input_t, out)
+
+
+def _shifted(x: np.ndarray, window: list[int], strides: list[int], out_hw: tuple[int, int]):
+    """``((dy, dx), view)`` for every window offset: the input under that offset of each output
+    position, a strided slice of shape ``(N, OH, OW, C)`` (no copies)."""
+    (oh, ow), (sy, sx) = out_hw, strides
+    for dy in range(window[0]):
+        for dx in range(window[1]):
+            yield (dy, dx), x[:, dy: dy + sy * (oh - 1) + 1: sy, dx: dx + sx * (ow - 1) + 1: sx]
+
+
+def _pool_slices(x: np.ndarray, pool: list[int], strides: list[int]):
+    """The input value under each window offset, as strided slices of the output's shape (no copies)."""
+    oh = (x.shape[1] - pool[0]) // strides[0] + 1
+    ow = (x.shape[2] - pool[1]) // strides[1] + 1
+    return (view for _, view in _shifted(x, pool, strides, (oh, ow)))
+
+
+def _maxpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    pool, strides = stage.params["pool_size"], stage.params["strides"]
+    if stage.params["padding"] == "same":
+        x = _pad_same(x, pool, strides, np.iinfo(x.dtype).min)
+    if list(pool) == list(strides):
+        m = _tiled_max(x, pool)
+    else:
+        m = None
+        for part in _pool_slices(x, pool, strides):
+            m = part.copy() if m is None else np.maximum(m, part, out=m)
+    return _linear(stage, m, out)
+
+
+def _tiled_max(x: np.ndarray, pool: list[int]) -> np.ndarray:
+    """Max pooling whose windows tile the input (stride = pool size), with long vector loops: first the
+    maximum of each window's rows (whole image rows at once), then of its columns (one strided pass per
+    window column and channel: numpy is slow on the short inner loops of a (..., pw, C) view)."""
+    (ph, pw), (n, h, w, c) = pool, x.shape
+    oh, ow = h // ph, w // pw
+    rows = np.ascontiguousarray(x[:, :oh * ph, :ow * pw]).reshape(n * oh, ph, ow * pw * c)
+    m = rows[:, 0].copy()
+    for i in range(1, ph):
+        np.maximum(m, rows[:, i], out=m)
+    flat = m.reshape(-1)                                   # (n*oh) rows of ow*pw*c values
+    out = np.empty(n * oh * ow * c, dtype=x.dtype)
+    for ch in range(c):
+        target = out[ch::c]
+        target[...] = flat[ch::pw * c]
+        for j in range(1, pw):
+            np.maximum(target, flat[j * c + ch::pw * c], out=target)
+    return out.reshape(n, oh, ow, c)
+
+
+def _avgpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """hls4ml: inputs summed in ``accum_t`` (exact here: accum keeps the input's fraction bits and wraps),
+    then ``sum / n`` on the raw accumulator, truncating toward zero, n = the window's non-padding cells;
+    then cast to ``result_t``."""
+    pool, strides, acc_t = stage.params["pool_size"], stage.params["strides"], stage.accum_t
+    x = x.astype(np.int64)  # window sums must not overflow a narrow code type
+    count = np.ones((1, *x.shape[1:3], 1), dtype=np.int64)
+    if stage.params["padding"] == "same":
+        x, count = _pad_same(x, pool, strides, 0), _pad_same(count, pool, strides, 0)
+    total = sum(_pool_slices(x, pool, strides)) * 2 ** (acc_t.frac - stage.input_t.frac)
+    n = sum(_pool_slices(count, pool, strides))
+    total = acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP (a no-op for the derived accumulator)
+    average = np.sign(total) * (np.abs(total) // n)  # C++ integer division truncates toward zero
+    return _cast(stage.result_t, average, acc_t, out)
+
+
+def _softmax(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    return _store(softmax.softmax(x.astype(np.int64), stage.input_t, stage.result_t, stage.params), out), 0
+
+
+def _flatten(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    flat = x.reshape(x.shape[0], -1)  # channels-last order, as Keras and hls4ml flatten
+    # run() gives a flatten its input's memory: nothing to copy then
+    return _store(flat, None if out is not None and np.may_share_memory(out, x) else out), 0
+
+
+def _store(codes: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``codes`` copied into ``out``, or ``codes`` themselves when there is no ``out``."""
+    if out is None:
+        return codes
+    out[...] = codes
+    return out
+
+
+STAGE_FUNCTIONS = {
+    "conv2d": _conv2d,
+    "dense": _dense,
+    "relu": _relu,
+    "linear": _linear,
+    "maxpool": _maxpool,
+    "avgpool": _avgpool,
+    "flatten": _flatten,
+    "softmax": _softmax,
+}

@@ -1,0 +1,158 @@
+"""Spec -> hls4ml (Vitis backend) model with every precision explicit, and the check that hls4ml
+kept every type.
+
+hls4ml converts a plain Keras model rebuilt from the spec (weights = codes * lsb, exactly
+representable), one Keras layer per spec stage and under the stage's name, so that hls4ml's layer
+names are the spec's. After conversion every type hls4ml will write is compared with the spec;
+any difference (an ``auto`` type, a pass that changed something) is an error, not a surprise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hlsgen.errors import HlsgenError
+from hlsgen.fixed import FixedType
+from hlsgen.spec import HardwareSpec
+
+INPUT_NAME = "input_1"
+# Model-level default: never used, since every layer's types are set; a loud type if one slips through.
+_UNUSED_DEFAULT = "ap_fixed<3,2>"
+
+
+def keras_model(spec: HardwareSpec):
+    """A float Keras model computing the spec's stages, with the spec's exact weight values."""
+    from tensorflow import keras
+
+    x = inputs = keras.Input(shape=tuple(spec.input_shape), name=INPUT_NAME)
+    for s in spec.stages:
+        p = s.params
+        if s.kind == "conv2d":
+            layer = keras.layers.Conv2D(s.output_shape[-1], tuple(p["kernel_size"]), strides=tuple(p["strides"]),
+                                        padding=p["padding"], name=s.name)
+        elif s.kind == "dense":
+            layer = keras.layers.Dense(s.output_shape[-1], name=s.name)
+        elif s.kind in ("relu", "softmax", "linear"):
+            layer = keras.layers.Activation(s.kind, name=s.name)
+        elif s.kind in ("maxpool", "avgpool"):
+            cls = keras.layers.MaxPooling2D if s.kind == "maxpool" else keras.layers.AveragePooling2D
+            layer = cls(tuple(p["pool_size"]), strides=tuple(p["strides"]), padding=p["padding"], name=s.name)
+        elif s.kind == "flatten":
+            layer = keras.layers.Flatten(name=s.name)
+        else:
+            raise HlsgenError(f"{s.name}: stage kind {s.kind!r} has no Keras equivalent")
+        x = layer(x)
+        if s.weight_codes is not None:
+            layer.set_weights([(s.weight_codes * s.weight_t.lsb).astype(np.float64),
+                               (s.bias_codes * s.bias_t.lsb).astype(np.float64)])
+    return keras.Model(inputs, x, name=spec.name)
+
+
+def hls4ml_config(spec: HardwareSpec) -> dict[str, Any]:
+    """hls4ml's configuration dict (granularity 'name') with every type and setting explicit."""
+    hls = spec.hls
+    layers: dict[str, Any] = {INPUT_NAME: {"Precision": {"result": str(spec.input_t)}, "Trace": True}}
+    for s in spec.stages:
+        entry: dict[str, Any] = {"Precision": {"result": str(s.result_t)}, "Trace": True}
+        if s.kind in ("conv2d", "dense"):
+            entry["Precision"].update(weight=str(s.weight_t), bias=str(s.bias_t), accum=str(s.accum_t))
+            entry["ReuseFactor"] = int(s.params["reuse_factor"])
+            entry["Strategy"] = hls["strategy"]
+            # hls4ml follows a linear Keras layer with an explicit `<name>_linear` activation: a pure
+            # copy when its result type is the layer's own.
+            layers[f"{s.name}_linear"] = {"Precision": {"result": str(s.result_t)}, "Trace": True}
+        elif s.kind in ("maxpool", "avgpool"):
+            entry["Precision"]["accum"] = str(s.accum_t or s.input_t)
+        elif s.kind == "relu":
+            entry["Precision"]["table"] = "ap_fixed<18,8>"  # unused by ReLU; set so nothing is 'auto'
+        elif s.kind == "softmax":
+            p = s.params
+            entry["Implementation"] = p["implementation"]
+            if p["implementation"] in ("stable", "latency"):
+                # hls4ml 1.3.0 reads the table types from these top-level keys, not from Precision.
+                entry.update(exp_table_t=p["exp_table_t"], inv_table_t=p["inv_table_t"],
+                             inv_inp_t=p["inv_inp_t"], accum_t=p["accum_t"],
+                             TableSize=int(p["inv_table_size"]), ExpTableSize=int(p["exp_table_size"]),
+                             InvTableSize=int(p["inv_table_size"]))
+                if "inp_norm_t" in p:
+                    entry["inp_norm_t"] = p["inp_norm_t"]
+        layers[s.name] = entry
+    return {
+        "Model": {"Precision": _UNUSED_DEFAULT, "ReuseFactor": 1, "Strategy": hls["strategy"],
+                  "BramFactor": 1_000_000_000},
+        "LayerName": layers,
+    }
+
+
+def convert(spec: HardwareSpec, output_dir: Path):
+    """Convert with hls4ml and return the hls4ml model (not yet written)."""
+    import hls4ml
+
+    model = keras_model(spec)
+    with warnings.catch_warnings():
+        # we set the softmax accum_t on purpose (hls4ml reads it from the top-level key)
+        warnings.filterwarnings("ignore", message="Overriding attribute 'accum_t'", category=UserWarning)
+        hls_model = hls4ml.converters.convert_from_keras_model(
+            model, hls_config=hls4ml_config(spec), output_dir=str(output_dir), project_name=spec.name,
+            backend=spec.hls["backend"], io_type=spec.hls["io_type"], part=spec.hls["part"],
+            clock_period=spec.hls["clock_period"],
+        )
+    # save_layer_output calls in the C++ (inside #ifndef __SYNTHESIS__: C simulation only), for TRACE=1
+    hls_model.config.trace_output = True
+    return hls_model
+
+
+def check_types(spec: HardwareSpec, hls_model) -> None:
+    """Every type hls4ml will write equals the spec's; raises naming the layer and the type."""
+    def same(a, b: FixedType) -> bool:
+        return FixedType.parse(str(a).replace(" ", "")) == b if a is not None else False
+
+    layers = {layer.name: layer for layer in hls_model.get_layers()}
+    problems = []
+    spec_names = {s.name for s in spec.stages}
+    for name, layer in layers.items():
+        if name in spec_names or layer.class_name in ("Input", "InputLayer", "Reshape"):
+            continue
+        # Layers hls4ml adds (`_linear` activations, zero padding) must not change any value.
+        got, want = layer.get_output_variable().type.precision, layer.get_input_variable().type.precision
+        if not same(got, FixedType.parse(str(want).replace(" ", ""))):
+            problems.append(f"{name} (added by hls4ml): result {got} differs from its input {want}")
+    for s in spec.stages:
+        layer = layers.get(s.name)
+        if layer is None:
+            if s.kind != "flatten":
+                problems.append(f"{s.name}: missing from the hls4ml model")
+            continue
+        if s.kind == "flatten":
+            continue
+        checks = {"result": (layer.get_output_variable().type.precision, s.result_t)}
+        if s.kind in ("conv2d", "dense"):
+            checks.update(weight=(layer.get_attr("weight_t").precision, s.weight_t),
+                          bias=(layer.get_attr("bias_t").precision, s.bias_t),
+                          accum=(layer.get_attr("accum_t").precision, s.accum_t))
+        for key, (got, want) in checks.items():
+            if not same(got, want):
+                problems.append(f"{s.name}.{key}: hls4ml has {got}, the spec says {want}")
+    if problems:
+        raise HlsgenError("hls4ml changed types: " + "; ".join(problems))
+
+
+def hls4ml_io_names(hls_model) -> tuple[str, str]:
+    return hls_model.get_input_variables()[0].name, hls_model.get_output_variables()[0].name
+
+
+def traced_layers(hls_model) -> list[tuple[str, int, int]]:
+    """(name, size, fractional bits) of every layer whose output the generated code can save
+    (``save_layer_output``): all but the input and the aliasing Flatten/Reshape."""
+    out = []
+    for layer in hls_model.get_layers():
+        if layer.class_name in ("Input", "InputLayer", "Reshape"):
+            continue
+        var = layer.get_output_variable()
+        prec = var.type.precision
+        out.append((layer.name, int(np.prod(var.shape)), int(prec.width - prec.integer)))
+    return out

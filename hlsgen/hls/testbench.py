@@ -1,0 +1,49 @@
+"""hlsgen's self-checking testbench for a spec (``hlsgen/hls/templates/testbench.cpp``) and the code files it reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hlsgen.hls.convert import hls4ml_io_names, traced_layers
+from hlsgen.hls.templates import render
+from hlsgen.spec import HardwareSpec
+
+
+def testbench_source(spec: HardwareSpec, hls_model) -> str:
+    """Our self-checking testbench for this spec, from hlsgen/hls/templates/testbench.cpp."""
+    in_name, out_name = hls4ml_io_names(hls_model)
+    n_in = int(np.prod(spec.input_shape))
+    n_out = int(np.prod(spec.stages[-1].output_shape))
+    traced = traced_layers(hls_model)
+    trace_table = ",\n".join(f'    {{"{name}", {size}, {frac}}}' for name, size, frac in traced)
+    if spec.hls["io_type"] == "io_parallel":
+        declare = f"input_t {in_name}[N_IN];\n        result_t {out_name}[N_OUT];"
+        feed = f"for (int i = 0; i < N_IN; i++) {in_name}[i].range() = in_codes[i];"
+        call = f"{spec.name}({in_name}, {out_name});"
+        drain = f"for (int j = 0; j < N_OUT; j++) out_codes[j] = code_of({out_name}[j]);"
+    else:
+        declare = (f'hls::stream<input_t> {in_name}("{in_name}");\n'
+                   f'        hls::stream<result_t> {out_name}("{out_name}");')
+        feed = (f"for (int i = 0; i < N_IN / (int)input_t::size; i++) {{\n"
+                f"            input_t word;\n"
+                f"            for (int c = 0; c < (int)input_t::size; c++) "
+                f"word[c].range() = in_codes[i * input_t::size + c];\n"
+                f"            {in_name}.write(word);\n        }}")
+        call = f"{spec.name}({in_name}, {out_name});"
+        drain = (f"for (int i = 0; i < N_OUT / (int)result_t::size; i++) {{\n"
+                 f"            result_t word = {out_name}.read();\n"
+                 f"            for (int c = 0; c < (int)result_t::size; c++) "
+                 f"out_codes[i * result_t::size + c] = code_of(word[c]);\n        }}")
+    return render("testbench.cpp", top=spec.name, n_in=n_in, n_out=n_out, declare=declare, feed=feed,
+                  call=call, drain=drain, trace_table=trace_table, n_traced=len(traced))
+
+
+def write_codes(path: Path, codes: np.ndarray) -> None:
+    """One image per line, integer codes separated by spaces (what the testbench reads)."""
+    flat = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+    with open(path, "w") as fh:
+        for row in flat:
+            fh.write(" ".join(map(str, row.tolist())))
+            fh.write("\n")

@@ -1,0 +1,110 @@
+"""Lowering: a validated Config plus integer weight codes -> :class:`~hlsgen.spec.HardwareSpec`.
+
+Lives beside the spec, not inside it, so that the spec (and the golden model that reads it) never
+imports the config package or PyYAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from hlsgen.config import Config
+from hlsgen.errors import ConfigError, HlsgenError
+from hlsgen.fixed import FixedType, Overflow
+from hlsgen.spec.model import HardwareSpec, Stage, check_codes
+
+
+def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> HardwareSpec:
+    """The hardware spec of ``cfg`` with the integer ``codes`` {layer: (weight_codes, bias_codes)}
+    of every Conv2D/Dense (BatchNormalization already folded in)."""
+    stages: list[Stage] = []
+    for layer in cfg.layers:
+        if layer.type in ("Dropout", "BatchNormalization"):
+            continue  # inference: dropout is identity; batch norm is folded into the previous layer
+        if layer.type == "Flatten":
+            stages.append(Stage(layer.name, "flatten", layer.input_shape, layer.output_shape,
+                                _last_t(stages, cfg), _last_t(stages, cfg), source=layer.name))
+            continue
+        prec = cfg.precision.get(layer.name)
+        if layer.has_weights:
+            if layer.name not in codes:
+                raise HlsgenError(f"{layer.name}: no weight codes given for this {layer.type}")
+            w, b = codes[layer.name]
+            w = check_codes(layer.name, prec.weight, w, "weight")
+            b = check_codes(layer.name, prec.bias, b, "bias")
+            kind = "conv2d" if layer.type == "Conv2D" else "dense"
+            _check_weight_shape(layer, w, b)
+            if prec.accum.overflow is not Overflow.WRAP:
+                raise ConfigError(f"precision.layers.{layer.name}.accum: {prec.accum} saturates; a saturating "
+                                  "accumulator depends on summation order, which hls4ml does not fix: use AP_WRAP")
+            act = layer.activation
+            linear_t = prec.result if act == "linear" else (prec.accum if act == "relu" else prec.result)
+            params = {"reuse_factor": cfg.hls.reuse_factor[layer.name]}
+            if layer.type == "Conv2D":
+                params.update(kernel_size=list(layer.args["kernel_size"]), strides=list(layer.args["strides"]),
+                              padding=layer.args["padding"])
+            stages.append(Stage(layer.name, kind, layer.input_shape, layer.output_shape, prec.input, linear_t,
+                                prec.weight, prec.bias, prec.accum, w, b, MappingProxyType(params), layer.name))
+            if act == "relu":
+                stages.append(Stage(f"{layer.name}_relu", "relu", layer.output_shape, layer.output_shape,
+                                    linear_t, prec.result, source=layer.name))
+            elif act == "softmax":
+                _append_softmax(stages, cfg, layer, f"{layer.name}_softmax")
+        elif layer.type == "Activation":
+            if layer.activation == "softmax":
+                _append_softmax(stages, cfg, layer, layer.name)
+            else:
+                stages.append(Stage(layer.name, layer.activation, layer.input_shape, layer.output_shape,
+                                    prec.input, prec.result, source=layer.name))
+        else:  # pooling
+            kind = "maxpool" if layer.type == "MaxPooling2D" else "avgpool"
+            params = {"pool_size": list(layer.args["pool_size"]), "strides": list(layer.args["strides"]),
+                      "padding": layer.args["padding"]}
+            stages.append(Stage(layer.name, kind, layer.input_shape, layer.output_shape, prec.input, prec.result,
+                                accum_t=prec.accum, params=MappingProxyType(params), source=layer.name))
+    hls = {"part": cfg.hls.part, "clock_period": cfg.hls.clock_period, "io_type": cfg.hls.io_type,
+           "strategy": cfg.hls.strategy, "backend": cfg.hls.backend}
+    return HardwareSpec(cfg.name, cfg.input_shape, cfg.input_type, tuple(stages), MappingProxyType(hls))
+
+
+def _last_t(stages: list[Stage], cfg: Config) -> FixedType:
+    return stages[-1].result_t if stages else cfg.input_type
+
+
+def _append_softmax(stages: list[Stage], cfg: Config, layer, name: str) -> None:
+    sm = cfg.softmax
+    if sm.implementation == "none":
+        return  # logits out
+    logits_t = _last_t(stages, cfg)
+    params: dict[str, Any] = {"implementation": sm.implementation}
+    if sm.implementation in ("stable", "latency"):
+        # hls4ml's default inp_norm_t, ap_ufixed<W-1,I-1> wrapping, wraps a difference max - x of
+        # 2**(I-1) or more back to a small one. ap_ufixed<W,I> saturating holds every difference.
+        norm_t = sm.inp_norm or FixedType.parse(f"ap_ufixed<{logits_t.width},{logits_t.integer},AP_TRN,AP_SAT>")
+        addr_t = norm_t if sm.implementation == "stable" else logits_t
+        params.update(
+            exp_table_size=min(sm.table_size, 2**addr_t.width),  # the address is at most the type's bits
+            inv_table_size=sm.table_size,
+            exp_table_t=str(sm.exp_table), inv_table_t=str(sm.inv_table), accum_t=str(sm.accum),
+            inv_inp_t=str(sm.inv_input),
+        )
+        if sm.implementation == "stable":
+            params["inp_norm_t"] = str(norm_t)
+    stages.append(Stage(name, "softmax", layer.output_shape, layer.output_shape, logits_t, sm.result,
+                        params=MappingProxyType(params), source=layer.name))
+
+
+def _check_weight_shape(layer, w: np.ndarray, b: np.ndarray) -> None:
+    cin = layer.input_shape[-1]
+    if layer.type == "Conv2D":
+        kh, kw = layer.args["kernel_size"]
+        want = (kh, kw, cin, layer.args["filters"])
+    else:
+        want = (cin, layer.args["units"])
+    if w.shape != want or b.shape != (want[-1],):
+        raise HlsgenError(f"{layer.name}: weight codes of shape {w.shape} and bias {b.shape}; "
+                          f"expected {want} and ({want[-1]},)")

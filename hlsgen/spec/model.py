@@ -1,0 +1,150 @@
+"""The hardware spec: the single source of truth for the golden model, hls4ml and the reports.
+
+A :class:`HardwareSpec` lists the stages the generated C++ computes, one per hls4ml layer and under
+hls4ml's layer names (``conv1``, ``conv1_relu``, ``pool1``, ``fc2``, ``fc2_softmax``...), each with
+its FixedTypes and, for Conv2D/Dense, the integer weight and bias *codes* (value = code * lsb).
+It is written into every generated project as ``spec.json`` + ``weights.npz`` so a project can be
+re-verified without TensorFlow.
+
+Types per stage: a Conv2D/Dense whose Keras activation is ReLU becomes two stages, the linear
+layer whose ``result_t`` is its (exact, derived) accumulator type, and the ReLU that casts to the
+config's ``result``: one rounding, after the activation, exactly where QKeras puts its quantizer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from hlsgen.errors import HlsgenError
+from hlsgen.fixed import FixedType
+
+SPEC_FORMAT = 1
+_TYPE_FIELDS = ("input_t", "result_t", "weight_t", "bias_t", "accum_t")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One hls4ml layer. ``kind`` is one of conv2d, dense, relu, linear, maxpool, avgpool,
+    flatten, softmax. Weight codes use Keras' layout: (kh, kw, cin, cout) or (in, out)."""
+
+    name: str
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    input_t: FixedType
+    result_t: FixedType
+    weight_t: FixedType | None = None
+    bias_t: FixedType | None = None
+    accum_t: FixedType | None = None
+    weight_codes: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bias_codes: np.ndarray | None = field(default=None, compare=False, repr=False)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""  # the config layer this stage comes from
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "source": self.source,
+                               "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
+        for key in _TYPE_FIELDS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = str(value)
+        out["params"] = dict(self.params)
+        return out
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """The network as the FPGA computes it: input type, stages in order, HLS settings."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    input_t: FixedType
+    stages: tuple[Stage, ...]
+    hls: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_t(self) -> FixedType:
+        return self.stages[-1].result_t
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    def with_weights(self, name: str, weight_codes: np.ndarray, bias_codes: np.ndarray) -> HardwareSpec:
+        """A new spec with one stage's codes replaced (the input spec is not changed)."""
+        stages = tuple(replace(s, weight_codes=weight_codes, bias_codes=bias_codes) if s.name == name else s
+                       for s in self.stages)
+        return replace(self, stages=stages)
+
+    # --------------------------------------------------------------- files
+    def save(self, directory: str | Path) -> None:
+        """Write ``spec.json`` and ``weights.npz`` (int64 codes) into ``directory``; deterministic."""
+        directory = Path(directory)
+        doc = {"format": SPEC_FORMAT, "name": self.name, "input_shape": list(self.input_shape),
+               "input_t": str(self.input_t), "hls": dict(self.hls), "stages": [s.to_json() for s in self.stages]}
+        (directory / "spec.json").write_text(json.dumps(doc, indent=2) + "\n")
+        arrays = {}
+        for s in self.stages:
+            if s.weight_codes is not None:
+                arrays[f"{s.name}.weight"] = np.asarray(s.weight_codes, dtype=np.int64)
+                arrays[f"{s.name}.bias"] = np.asarray(s.bias_codes, dtype=np.int64)
+        _save_npz_deterministic(directory / "weights.npz", arrays)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> HardwareSpec:
+        """Read a spec written by :meth:`save`."""
+        directory = Path(directory)
+        try:
+            doc = json.loads((directory / "spec.json").read_text())
+            with np.load(directory / "weights.npz", allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as err:
+            raise HlsgenError(f"{directory}: not a readable hlsgen project spec ({err})") from None
+        if doc.get("format") != SPEC_FORMAT:
+            raise HlsgenError(f"{directory / 'spec.json'}: spec format {doc.get('format')!r}, "
+                              f"this hlsgen reads {SPEC_FORMAT}")
+        stages = []
+        for s in doc["stages"]:
+            types = {k: FixedType.parse(s[k]) for k in _TYPE_FIELDS if k in s}
+            stages.append(Stage(
+                name=s["name"], kind=s["kind"], source=s.get("source", ""),
+                input_shape=tuple(s["input_shape"]), output_shape=tuple(s["output_shape"]),
+                weight_codes=arrays.get(f"{s['name']}.weight"), bias_codes=arrays.get(f"{s['name']}.bias"),
+                params=MappingProxyType(s.get("params", {})), **types))
+        return cls(doc["name"], tuple(doc["input_shape"]), FixedType.parse(doc["input_t"]), tuple(stages),
+                   MappingProxyType(doc.get("hls", {})))
+
+
+def _save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez stamps the current time into the zip; write fixed timestamps so files are byte-identical."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for key in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, buf.getvalue())
+
+
+def check_codes(name: str, t: FixedType, codes: np.ndarray, what: str) -> np.ndarray:
+    """Integer codes of ``what`` in range of ``t``; raises naming the layer and the first bad value."""
+    codes = np.asarray(codes)
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise HlsgenError(f"{name}.{what}: codes must be integers, got dtype {codes.dtype}")
+    bad = (codes < t.min_code) | (codes > t.max_code)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise HlsgenError(f"{name}.{what}: code {int(codes[idx])} at {idx} is outside {t} "
+                          f"[{t.min_code}, {t.max_code}]")
+    return codes.astype(np.int64)

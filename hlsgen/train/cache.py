@@ -1,0 +1,21 @@
+"""Reuse of a finished training: a project's ``train/`` folder is reused when it holds a full
+training of the same config (same training digest and epochs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hlsgen.config import Config
+
+QKERAS_LABELS = "qkeras_test_labels.txt"  # QKeras' predicted class of every test image, saved once
+
+
+def cached_training(train_dir: Path, cfg: Config, epochs: int) -> bool:
+    """True when ``train_dir`` holds a full training of this config (same training digest, epochs)."""
+    try:
+        metrics = json.loads((train_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (metrics.get("training_digest") == cfg.training_digest() and metrics.get("epochs") == epochs
+            and all((train_dir / f).exists() for f in ("spec.json", "qat_model.h5", QKERAS_LABELS)))

@@ -1,0 +1,152 @@
+"""Trained Keras/QKeras model -> integer weight and bias codes -> :class:`~hlsgen.spec.HardwareSpec`.
+
+A QAT model's quantized weights already lie on the grid of their config types, so their codes are
+exact: ``code = value / lsb`` must be an integer in the type's range, or export stops naming the
+layer, the index and the value. A float model's weights (naive PTQ) and BatchNormalization folds are
+rounded to nearest (half to even) and saturated into the types.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from hlsgen.config import Config, LayerConfig
+from hlsgen.errors import HlsgenError
+from hlsgen.fixed import FixedType
+from hlsgen.spec import HardwareSpec
+from hlsgen.spec.lower import build_spec
+
+Codes = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+class FoldingWarning(UserWarning):
+    """BatchNormalization folded after QAT: the folded weights are rounded again (not exact)."""
+
+
+def export_codes(cfg: Config, qat_model) -> Codes:
+    """``{layer: (weight_codes, bias_codes)}`` (int64) of every Conv2D/Dense of a QAT model.
+
+    Each weight is what QKeras uses in its forward pass (``kernel_quantizer_internal`` applied to the
+    float variable), divided by the weight type's LSB. ``use_bias: false`` gives zero bias codes. A
+    following BatchNormalization is folded and the result rounded half to even and saturated
+    (with a :class:`FoldingWarning`).
+
+    Raises
+    ------
+    HlsgenError
+        A value that is not an exact multiple of the LSB or lies outside the type, naming the layer,
+        the index and the value.
+    """
+    codes: Codes = {}
+    for i, layer in enumerate(cfg.layers):
+        if not layer.has_weights:
+            continue
+        kl = _keras_layer(qat_model, layer.name)
+        prec = cfg.precision[layer.name]
+        w = _quantized(kl, "kernel")
+        b = _quantized(kl, "bias") if kl.use_bias else np.zeros(kl.kernel.shape[-1])
+        bn = _batchnorm_after(cfg, i)
+        if bn is not None:
+            warnings.warn(f"{layer.name}: BatchNormalization {bn.name} is folded into the quantized "
+                          f"weights after QAT and the result rounded again into {prec.weight} / {prec.bias}; "
+                          "the hardware is not bit exact with the QAT model here",
+                          FoldingWarning, stacklevel=2)
+            w, b = fold_batchnorm(w, b, _keras_layer(qat_model, bn.name))
+            codes[layer.name] = (round_codes(prec.weight, w), round_codes(prec.bias, b))
+        else:
+            codes[layer.name] = (exact_codes(prec.weight, w, f"{layer.name}.weight"),
+                                 exact_codes(prec.bias, b, f"{layer.name}.bias"))
+    return codes
+
+
+def ptq_codes(cfg: Config, float_model) -> Codes:
+    """Naive post-training quantization: the float model's weights (BatchNormalization folded) rounded
+    half to even (AP_RND_CONV) and saturated (AP_SAT) into the config's weight and bias types."""
+    codes: Codes = {}
+    for i, layer in enumerate(cfg.layers):
+        if not layer.has_weights:
+            continue
+        kl = _keras_layer(float_model, layer.name)
+        prec = cfg.precision[layer.name]
+        w = np.asarray(kl.kernel.numpy(), dtype=np.float64)
+        b = np.asarray(kl.bias.numpy(), dtype=np.float64) if kl.use_bias else np.zeros(w.shape[-1])
+        bn = _batchnorm_after(cfg, i)
+        if bn is not None:
+            w, b = fold_batchnorm(w, b, _keras_layer(float_model, bn.name))
+        codes[layer.name] = (round_codes(prec.weight, w), round_codes(prec.bias, b))
+    return codes
+
+
+def export_spec(cfg: Config, qat_model) -> HardwareSpec:
+    """The hardware spec of a trained QAT model: ``build_spec(cfg, export_codes(cfg, qat_model))``."""
+    return build_spec(cfg, export_codes(cfg, qat_model))
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def exact_codes(t: FixedType, values: np.ndarray, what: str) -> np.ndarray:
+    """``values / t.lsb`` as int64; raises HlsgenError unless every one is an integer in ``t``'s range."""
+    values = np.asarray(values, dtype=np.float64)
+    scaled = values / t.lsb
+    codes = np.rint(scaled)
+    off = ~(scaled == codes)  # NaN counts as off the grid
+    if off.any():
+        idx = tuple(int(i) for i in np.argwhere(off)[0])
+        raise HlsgenError(f"{what}[{', '.join(map(str, idx))}] = {float(values[idx])!r} is not a multiple of "
+                          f"the LSB {t.lsb:g} of {t} ({int(off.sum())} such values): the model's quantizer "
+                          "does not match the config")
+    bad = (codes < t.min_code) | (codes > t.max_code)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise HlsgenError(f"{what}[{', '.join(map(str, idx))}] = {float(values[idx])!r} "
+                          f"(code {int(codes[idx])}) is outside {t} [{t.min_code}, {t.max_code}] "
+                          f"({int(bad.sum())} such values)")
+    return codes.astype(np.int64)
+
+
+def round_codes(t: FixedType, values: np.ndarray) -> np.ndarray:
+    """Codes of ``values`` in ``t`` rounded half to even and saturated, whatever ``t``'s own modes."""
+    return rnd_sat(t).quantize(np.asarray(values, dtype=np.float64)).astype(np.int64)
+
+
+def rnd_sat(t: FixedType) -> FixedType:
+    """``t`` with AP_RND_CONV rounding and AP_SAT overflow."""
+    return FixedType.parse(f"ap_{'' if t.signed else 'u'}fixed<{t.width},{t.integer},AP_RND_CONV,AP_SAT>")
+
+
+def fold_batchnorm(w: np.ndarray, b: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
+    """Fold inference-mode batch norm into the preceding layer (float64):
+    ``w' = w * gamma / sqrt(var + eps)``, ``b' = (b - mean) * gamma / sqrt(var + eps) + beta``."""
+    n = w.shape[-1]
+    gamma = bn.gamma.numpy().astype(np.float64) if bn.gamma is not None else np.ones(n)
+    beta = bn.beta.numpy().astype(np.float64) if bn.beta is not None else np.zeros(n)
+    mean = bn.moving_mean.numpy().astype(np.float64)
+    var = bn.moving_variance.numpy().astype(np.float64)
+    scale = gamma / np.sqrt(var + bn.epsilon)
+    return np.asarray(w, np.float64) * scale, (np.asarray(b, np.float64) - mean) * scale + beta
+
+
+def _quantized(kl, which: str) -> np.ndarray:
+    """A QConv2D/QDense variable as its forward pass uses it (quantizer applied when it has one)."""
+    var = getattr(kl, which)
+    quantizer: Callable | None = None
+    if getattr(kl, f"{which}_quantizer", None):
+        quantizer = getattr(kl, f"{which}_quantizer_internal", None)
+    value = quantizer(var) if quantizer is not None else var
+    return np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64)
+
+
+def _batchnorm_after(cfg: Config, i: int) -> LayerConfig | None:
+    nxt = cfg.layers[i + 1] if i + 1 < len(cfg.layers) else None
+    return nxt if nxt is not None and nxt.type == "BatchNormalization" else None
+
+
+def _keras_layer(model, name: str):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        raise HlsgenError(f"{name}: the model has no layer of that name (was it built from this config?)"
+                          ) from None
