@@ -1,64 +1,126 @@
 """``hlsgen build``: config -> trained model (or the cached one) -> spec -> Vitis HLS project.
 
-The project directory holds hls4ml's output, our testbench, Makefile and tb_data, the spec
-(``spec.json`` + ``weights.npz``) and the training it came from (``train/``), so it can be
-re-verified without TensorFlow. It is written into a temporary sibling and renamed into place.
+The build is a list of steps, each ``step(state) -> state`` (FINN's shape): estimate -> data ->
+train or reuse -> lower -> emit -> test vectors -> normalise. A step returns a new state and never
+changes the one it was given. The project directory holds hls4ml's output, our testbench, Makefile
+and tb_data, the spec (``spec.json`` + ``weights.npz``) and the training it came from (``train/``),
+so it can be re-verified without TensorFlow. It is written into a temporary sibling and renamed
+into place at the end.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from hlsgen.config import Config
-from hlsgen.data import load_mnist
-from hlsgen.hls.project import write_project
+from hlsgen.data import Mnist, load_mnist
+from hlsgen.errors import ConfigError
 from hlsgen.outdir import atomic_output_dir, check_replaceable
-from hlsgen.spec import HardwareSpec
+from hlsgen.spec import HardwareSpec, HlsSettings
+from hlsgen.spec.model import Codes
 
-def build_command(cfg: Config, output: Path | None = None, force: bool = False, epochs: int | None = None,
-                  n_test: int | None = None, verbose: int = 1) -> Path:
-    """Train (or reuse ``<output>/train``), export the spec and write the HLS project; returns its path."""
-    from hlsgen.errors import ConfigError
+
+@dataclass(frozen=True)
+class BuildState:
+    """What the steps pass on. ``work`` is the temporary project directory, ``target`` the final one."""
+
+    cfg: Config
+    target: Path
+    work: Path | None
+    epochs: int
+    n_test: int | None = None
+    verbose: int = 1
+    data: Mnist | None = None
+    codes: Codes | None = None  # the trained integer weights, from training or the cache
+    spec: HardwareSpec | None = None
+    settings: HlsSettings | None = None
+    qkeras_labels: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Step = Callable[[BuildState], BuildState]
+
+
+def step_estimate(state: BuildState) -> BuildState:
+    """Print the pre-synthesis estimate; stop before training when hls4ml would compute wrong results."""
     from hlsgen.synth.estimate import estimate
     from hlsgen.synth.estimate_format import format_estimate
 
+    est = estimate(state.cfg)
+    print(format_estimate(est))
+    if est.problems:
+        raise ConfigError(est.problems[0])
+    return state
+
+
+def step_data(state: BuildState) -> BuildState:
+    return replace(state, data=load_mnist(state.cfg.data.path))
+
+
+def step_train(state: BuildState) -> BuildState:
+    """Train (QKeras QAT), or reuse ``<target>/train`` when it holds this config's training."""
+    from hlsgen.train.cache import QKERAS_LABELS, cached_training
+
+    cached = state.target / "train"
+    if cached_training(cached, state.cfg, state.epochs):
+        print(f"build: reusing the trained model in {cached} (same config and epochs)")
+        shutil.copytree(cached, state.work / "train")
+        codes = HardwareSpec.load(state.work / "train").codes()
+        labels = np.loadtxt(state.work / "train" / QKERAS_LABELS, dtype=np.int64, ndmin=1)
+        return replace(state, codes=codes, qkeras_labels=labels)
+    from hlsgen.train import format_metrics, train_models, write_training  # TensorFlow: slow
+
+    result = train_models(state.cfg, state.data, epochs=state.epochs, verbose=state.verbose)
+    write_training(state.work / "train", state.cfg, result)
+    print(format_metrics(result.metrics))
+    return replace(state, codes=result.spec.codes(), qkeras_labels=result.qkeras_labels)
+
+
+def step_lower(state: BuildState) -> BuildState:
+    """The spec of this config with the trained codes (the cached training may predate a change of, e.g.,
+    ``hls.softmax``, which is not part of the training), and the HLS settings that travel beside it."""
+    from hlsgen.spec.lower import build_spec, hls_settings
+
+    return replace(state, spec=build_spec(state.cfg, state.codes), settings=hls_settings(state.cfg))
+
+
+def step_emit(state: BuildState) -> BuildState:
+    """hls4ml's project, our testbench, Makefile, Unified cfg, the spec and tb_data (the golden model's
+    expected outputs), made byte-identical across builds."""
+    from hlsgen.hls.project import write_project
+
+    x_test, y_test = state.data.x_test[: state.n_test], state.data.y_test[: state.n_test]
+    qk = state.qkeras_labels[: len(x_test)] if state.qkeras_labels is not None else None
+    timings = write_project(state.spec, state.work, state.target, x_test, y_test, qk, settings=state.settings)
+    return replace(state, timings={**state.timings, **timings, "images": len(x_test)})
+
+
+PREPARE: tuple[Step, ...] = (step_estimate, step_data)  # before anything is written
+STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit)
+
+
+def build_command(cfg: Config, output: Path | None = None, force: bool = False, epochs: int | None = None,
+                  n_test: int | None = None, verbose: int = 1) -> Path:
+    """Run :data:`PREPARE`, then :data:`STEPS` into a temporary directory renamed to the project at the
+    end; returns its path."""
     target = Path(output or cfg.output_dir)
     check_replaceable(target, force)
-    est = estimate(cfg)
-    print(format_estimate(est))
-    if est.problems:  # hls4ml would generate C++ that computes wrong results: stop before training
-        raise ConfigError(est.problems[0])
-    data = load_mnist(cfg.data.path)
-    from hlsgen.train import QKERAS_LABELS, format_metrics, train_models, write_training  # TensorFlow: slow
-    from hlsgen.train.cache import cached_training
-    epochs = epochs or cfg.train.epochs
-    with atomic_output_dir(target, force=force, kind="project") as tmp:
-        if cached_training(target / "train", cfg, epochs):
-            print(f"build: reusing the trained model in {target / 'train'} (same config and epochs)")
-            shutil.copytree(target / "train", tmp / "train")
-        else:
-            result = train_models(cfg, data, epochs=epochs, verbose=verbose)
-            write_training(tmp / "train", cfg, result)
-            print(format_metrics(result.metrics))
-        spec = HardwareSpec.load(tmp / "train")
-        spec = _with_hls_settings(spec, cfg)
-        x_test, y_test = data.x_test[:n_test], data.y_test[:n_test]
-        qk_labels = np.loadtxt(tmp / "train" / QKERAS_LABELS, dtype=np.int64, ndmin=1)[: len(x_test)]
-        timings = write_project(spec, tmp, target, x_test, y_test, qk_labels)
-    print(f"build: hls4ml {timings['hls4ml']:.1f} s, golden model on {len(x_test)} images {timings['golden']:.2f} s")
+    state = BuildState(cfg, target, None, epochs or cfg.train.epochs, n_test, verbose)
+    for step in PREPARE:
+        state = step(state)
+    with atomic_output_dir(target, force=force, kind="project") as work:
+        state = replace(state, work=work)
+        for step in STEPS:
+            state = step(state)
+    t = state.timings
+    print(f"build: hls4ml {t['hls4ml']:.1f} s, golden model on {t['images']:.0f} images {t['golden']:.2f} s")
     print(f"wrote {target}: run 'make -C {target} csim' (or 'make csim')")
     profile = Path(f"{target}-profile") / "summary.md"
     if profile.exists():
         print(f"profile of this config's output_dir (hlsgen profile): {profile}")
     return target
-
-
-def _with_hls_settings(spec: HardwareSpec, cfg: Config) -> HardwareSpec:
-    """The trained spec with this config's HLS settings (they do not affect training)."""
-    from hlsgen.spec.lower import build_spec
-
-    codes = {s.name: (s.weight_codes, s.bias_codes) for s in spec.stages if s.weight_codes is not None}
-    return build_spec(cfg, codes)

@@ -24,8 +24,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from hlsgen.fixed import FixedType, Overflow, round_right
+from hlsgen.geometry import same_padding
 from hlsgen.golden import softmax
-from hlsgen.spec import Stage
+from hlsgen.spec import Stage, StageKind
 
 _EXACT = 2.0**53
 _CHUNK = 1 << 22  # elements per block in the per-product rounding path
@@ -34,7 +35,7 @@ _BAND_OUTPUTS = 16  # output values per row of a convolution band: one AVX-512 r
 
 
 def _wide(frac: int) -> FixedType:
-    return FixedType.parse(f"ap_fixed<62,{62 - frac}>")
+    return FixedType(62, 62 - frac)
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,8 @@ def _dense(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[
 
 
 def _pad_same(x: np.ndarray, window: list[int], strides: list[int], value: int) -> np.ndarray:
-    """Keras' 'same' padding: total = max((out-1)*stride + window - size, 0), the extra row/column
-    going to the bottom/right."""
-    pads = []
-    for axis, (k, s) in enumerate(zip(window, strides, strict=True), start=1):
-        size = x.shape[axis]
-        out = -(-size // s)
-        total = max((out - 1) * s + k - size, 0)
-        pads.append((total // 2, total - total // 2))
+    """``x`` padded with ``value`` as Keras' 'same' padding does (:func:`hlsgen.geometry.same_padding`)."""
+    pads = [same_padding(x.shape[axis], k, s) for axis, (k, s) in enumerate(zip(window, strides, strict=True), 1)]
     return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
 
 
@@ -181,8 +176,8 @@ def _windows(x: np.ndarray, window: list[int], strides: list[int]) -> np.ndarray
 
 
 def _conv2d(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    kernel, strides = stage.params["kernel_size"], stage.params["strides"]
-    if stage.params["padding"] == "same":
+    kernel, strides = list(stage.params.kernel_size), list(stage.params.strides)
+    if stage.params.padding == "same":
         x = _pad_same(x, kernel, strides, 0)
     n, (oh, ow, cout) = len(x), stage.output_shape
     plan = _exact_sums(stage)
@@ -265,8 +260,8 @@ def _pool_slices(x: np.ndarray, pool: list[int], strides: list[int]):
 
 
 def _maxpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    pool, strides = stage.params["pool_size"], stage.params["strides"]
-    if stage.params["padding"] == "same":
+    pool, strides = list(stage.params.pool_size), list(stage.params.strides)
+    if stage.params.padding == "same":
         x = _pad_same(x, pool, strides, np.iinfo(x.dtype).min)
     if list(pool) == list(strides):
         m = _tiled_max(x, pool)
@@ -301,10 +296,10 @@ def _avgpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tupl
     """hls4ml: inputs summed in ``accum_t`` (exact here: accum keeps the input's fraction bits and wraps),
     then ``sum / n`` on the raw accumulator, truncating toward zero, n = the window's non-padding cells;
     then cast to ``result_t``."""
-    pool, strides, acc_t = stage.params["pool_size"], stage.params["strides"], stage.accum_t
+    pool, strides, acc_t = list(stage.params.pool_size), list(stage.params.strides), stage.accum_t
     x = x.astype(np.int64)  # window sums must not overflow a narrow code type
     count = np.ones((1, *x.shape[1:3], 1), dtype=np.int64)
-    if stage.params["padding"] == "same":
+    if stage.params.padding == "same":
         x, count = _pad_same(x, pool, strides, 0), _pad_same(count, pool, strides, 0)
     total = sum(_pool_slices(x, pool, strides)) * 2 ** (acc_t.frac - stage.input_t.frac)
     n = sum(_pool_slices(count, pool, strides))
@@ -332,12 +327,12 @@ def _store(codes: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 
 
 STAGE_FUNCTIONS = {
-    "conv2d": _conv2d,
-    "dense": _dense,
-    "relu": _relu,
-    "linear": _linear,
-    "maxpool": _maxpool,
-    "avgpool": _avgpool,
-    "flatten": _flatten,
-    "softmax": _softmax,
+    StageKind.CONV2D: _conv2d,
+    StageKind.DENSE: _dense,
+    StageKind.RELU: _relu,
+    StageKind.LINEAR: _linear,
+    StageKind.MAXPOOL: _maxpool,
+    StageKind.AVGPOOL: _avgpool,
+    StageKind.FLATTEN: _flatten,
+    StageKind.SOFTMAX: _softmax,
 }

@@ -24,6 +24,7 @@ import numpy as np
 
 from hlsgen.fixed import FixedType, Overflow
 from hlsgen.fixed.bits import ceillog2, floorlog2
+from hlsgen.spec.kinds import SoftmaxParams, StageKind, parse_params
 
 
 @functools.cache
@@ -97,41 +98,38 @@ def reduce_tree(columns: list[np.ndarray], op) -> np.ndarray:
     return op(reduce_tree(columns[:left], op), reduce_tree(columns[left:], op))
 
 
-def _types(params: Mapping[str, Any]) -> dict[str, FixedType]:
-    return {k: FixedType.parse(params[k]) for k in ("exp_table_t", "inv_table_t", "accum_t", "inv_inp_t")}
-
-
-def softmax(x: np.ndarray, input_t: FixedType, result_t: FixedType, params: Mapping[str, Any]) -> np.ndarray:
+def softmax(x: np.ndarray, input_t: FixedType, result_t: FixedType,
+            params: SoftmaxParams | Mapping[str, Any]) -> np.ndarray:
     """Softmax over the last axis of codes ``x`` (N, n) exactly as hls4ml computes it.
 
-    ``params``: implementation, exp_table_size, inv_table_size, and the type spellings exp_table_t,
-    inv_table_t, accum_t, inv_inp_t and (stable) inp_norm_t.
+    ``params``: the stage's :class:`SoftmaxParams` (or a mapping with spec.json's keys): implementation,
+    table sizes, and the types exp_table_t, inv_table_t, accum_t, inv_inp_t and (stable) inp_norm_t.
     """
-    impl = params["implementation"]
+    p = parse_params(StageKind.SOFTMAX, params, "softmax")
+    impl = p.implementation
     if impl == "argmax":
         out = np.zeros_like(x)
         one = int(result_t.quantize(np.array(1.0)))
         out[np.arange(x.shape[0]), np.argmax(x, axis=1)] = one  # np.argmax: first maximum, as hls4ml
         return out
-    t = _types(params)
-    exp_size, inv_size = int(params["exp_table_size"]), int(params["inv_table_size"])
+    exp_size, inv_size = p.exp_table_size, p.inv_table_size
     if impl == "stable":
-        norm_t = FixedType.parse(params["inp_norm_t"])
+        norm_t = p.inp_norm_t
         diff = x.max(axis=1, keepdims=True) - x  # exact: one more bit than the input
-        diff_t = FixedType.parse(f"ap_fixed<{input_t.width + 1},{input_t.integer + 1}>")
+        diff_t = FixedType(input_t.width + 1, input_t.integer + 1)
         d = norm_t.cast(diff, diff_t)
-        table = exp_table(norm_t, exp_size, t["exp_table_t"], True)
+        table = exp_table(norm_t, exp_size, p.exp_table_t, True)
         e = table[table_index(d, norm_t, exp_size)]
     elif impl == "latency":
-        table = exp_table(input_t, exp_size, t["exp_table_t"], False)
+        table = exp_table(input_t, exp_size, p.exp_table_t, False)
         e = table[table_index(x, input_t, exp_size)]
     else:
         raise ValueError(f"softmax implementation {impl!r} is not modelled")
-    acc_t = t["accum_t"]
-    e = acc_t.cast(e, t["exp_table_t"])
-    wide = FixedType.parse(f"ap_fixed<{acc_t.width + 2},{acc_t.integer + 2}>")
+    acc_t = p.accum_t
+    e = acc_t.cast(e, p.exp_table_t)
+    wide = FixedType(acc_t.width + 2, acc_t.integer + 2)
     total = reduce_tree([e[:, i] for i in range(e.shape[1])], lambda a, b: acc_t.cast(a + b, wide))  # Op_add<accum_t>
-    s = t["inv_inp_t"].cast(total, acc_t)
-    inv = invert_table(t["inv_inp_t"], inv_size, t["inv_table_t"])[table_index(s, t["inv_inp_t"], inv_size)]
-    prod_t = FixedType.product_type(acc_t, t["inv_table_t"])
+    s = p.inv_inp_t.cast(total, acc_t)
+    inv = invert_table(p.inv_inp_t, inv_size, p.inv_table_t)[table_index(s, p.inv_inp_t, inv_size)]
+    prod_t = FixedType.product_type(acc_t, p.inv_table_t)
     return result_t.cast(e * inv[:, None], prod_t)

@@ -17,7 +17,8 @@ import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.spec import HardwareSpec
+from hlsgen.names import linear_stage
+from hlsgen.spec import HardwareSpec, HlsSettings
 
 INPUT_NAME = "input_1"
 # Model-level default: never used, since every layer's types are set; a loud type if one slips through.
@@ -32,15 +33,15 @@ def keras_model(spec: HardwareSpec):
     for s in spec.stages:
         p = s.params
         if s.kind == "conv2d":
-            layer = keras.layers.Conv2D(s.output_shape[-1], tuple(p["kernel_size"]), strides=tuple(p["strides"]),
-                                        padding=p["padding"], name=s.name)
+            layer = keras.layers.Conv2D(s.output_shape[-1], p.kernel_size, strides=p.strides, padding=p.padding,
+                                        name=s.name)
         elif s.kind == "dense":
             layer = keras.layers.Dense(s.output_shape[-1], name=s.name)
         elif s.kind in ("relu", "softmax", "linear"):
-            layer = keras.layers.Activation(s.kind, name=s.name)
+            layer = keras.layers.Activation(s.kind.value, name=s.name)
         elif s.kind in ("maxpool", "avgpool"):
             cls = keras.layers.MaxPooling2D if s.kind == "maxpool" else keras.layers.AveragePooling2D
-            layer = cls(tuple(p["pool_size"]), strides=tuple(p["strides"]), padding=p["padding"], name=s.name)
+            layer = cls(p.pool_size, strides=p.strides, padding=p.padding, name=s.name)
         elif s.kind == "flatten":
             layer = keras.layers.Flatten(name=s.name)
         else:
@@ -52,43 +53,42 @@ def keras_model(spec: HardwareSpec):
     return keras.Model(inputs, x, name=spec.name)
 
 
-def hls4ml_config(spec: HardwareSpec) -> dict[str, Any]:
+def hls4ml_config(spec: HardwareSpec, settings: HlsSettings) -> dict[str, Any]:
     """hls4ml's configuration dict (granularity 'name') with every type and setting explicit."""
-    hls = spec.hls
     layers: dict[str, Any] = {INPUT_NAME: {"Precision": {"result": str(spec.input_t)}, "Trace": True}}
     for s in spec.stages:
         entry: dict[str, Any] = {"Precision": {"result": str(s.result_t)}, "Trace": True}
         if s.kind in ("conv2d", "dense"):
             entry["Precision"].update(weight=str(s.weight_t), bias=str(s.bias_t), accum=str(s.accum_t))
-            entry["ReuseFactor"] = int(s.params["reuse_factor"])
-            entry["Strategy"] = hls["strategy"]
+            entry["ReuseFactor"] = settings.reuse(s.name)
+            entry["Strategy"] = settings.strategy
             # hls4ml follows a linear Keras layer with an explicit `<name>_linear` activation: a pure
             # copy when its result type is the layer's own.
-            layers[f"{s.name}_linear"] = {"Precision": {"result": str(s.result_t)}, "Trace": True}
+            layers[linear_stage(s.name)] = {"Precision": {"result": str(s.result_t)}, "Trace": True}
         elif s.kind in ("maxpool", "avgpool"):
             entry["Precision"]["accum"] = str(s.accum_t or s.input_t)
         elif s.kind == "relu":
             entry["Precision"]["table"] = "ap_fixed<18,8>"  # unused by ReLU; set so nothing is 'auto'
         elif s.kind == "softmax":
             p = s.params
-            entry["Implementation"] = p["implementation"]
-            if p["implementation"] in ("stable", "latency"):
+            entry["Implementation"] = p.implementation
+            if p.implementation in ("stable", "latency"):
                 # hls4ml 1.3.0 reads the table types from these top-level keys, not from Precision.
-                entry.update(exp_table_t=p["exp_table_t"], inv_table_t=p["inv_table_t"],
-                             inv_inp_t=p["inv_inp_t"], accum_t=p["accum_t"],
-                             TableSize=int(p["inv_table_size"]), ExpTableSize=int(p["exp_table_size"]),
-                             InvTableSize=int(p["inv_table_size"]))
-                if "inp_norm_t" in p:
-                    entry["inp_norm_t"] = p["inp_norm_t"]
+                entry.update(exp_table_t=str(p.exp_table_t), inv_table_t=str(p.inv_table_t),
+                             inv_inp_t=str(p.inv_inp_t), accum_t=str(p.accum_t),
+                             TableSize=p.inv_table_size, ExpTableSize=p.exp_table_size,
+                             InvTableSize=p.inv_table_size)
+                if p.inp_norm_t is not None:
+                    entry["inp_norm_t"] = str(p.inp_norm_t)
         layers[s.name] = entry
     return {
-        "Model": {"Precision": _UNUSED_DEFAULT, "ReuseFactor": 1, "Strategy": hls["strategy"],
+        "Model": {"Precision": _UNUSED_DEFAULT, "ReuseFactor": 1, "Strategy": settings.strategy,
                   "BramFactor": 1_000_000_000},
         "LayerName": layers,
     }
 
 
-def convert(spec: HardwareSpec, output_dir: Path):
+def convert(spec: HardwareSpec, settings: HlsSettings, output_dir: Path):
     """Convert with hls4ml and return the hls4ml model (not yet written)."""
     import hls4ml
 
@@ -97,9 +97,9 @@ def convert(spec: HardwareSpec, output_dir: Path):
         # we set the softmax accum_t on purpose (hls4ml reads it from the top-level key)
         warnings.filterwarnings("ignore", message="Overriding attribute 'accum_t'", category=UserWarning)
         hls_model = hls4ml.converters.convert_from_keras_model(
-            model, hls_config=hls4ml_config(spec), output_dir=str(output_dir), project_name=spec.name,
-            backend=spec.hls["backend"], io_type=spec.hls["io_type"], part=spec.hls["part"],
-            clock_period=spec.hls["clock_period"],
+            model, hls_config=hls4ml_config(spec, settings), output_dir=str(output_dir), project_name=spec.name,
+            backend=settings.backend, io_type=settings.io_type, part=settings.part,
+            clock_period=settings.clock_period,
         )
     # save_layer_output calls in the C++ (inside #ifndef __SYNTHESIS__: C simulation only), for TRACE=1
     hls_model.config.trace_output = True

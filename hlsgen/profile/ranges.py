@@ -127,7 +127,7 @@ def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[tuple[str, str
     result (after the activation; the logits before a softmax); per standalone ReLU its result."""
     import tensorflow as tf
 
-    from hlsgen.train.codes import fold_batchnorm
+    from hlsgen.train.codes import float_weights
 
     keras = tf.keras
     out: dict[tuple[str, str], np.ndarray] = {("input", "result"): x}
@@ -141,12 +141,11 @@ def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[tuple[str, str
     results = keras.Model(float_model.inputs, tensors).predict(x, batch_size=1000, verbose=0)
     results = results if isinstance(results, list) else [results]
     inputs, rest = results[:len(weighted)], iter(results[len(weighted):])
+    weights = float_weights(cfg, float_model)
     for (_, lc), inp in zip(weighted, inputs, strict=True):
         kl = float_model.get_layer(lc.name)
-        w = kl.kernel.numpy().astype(np.float64)
-        b = kl.bias.numpy().astype(np.float64) if kl.use_bias else np.zeros(w.shape[-1])
+        w, b = weights[lc.name]
         if lc.name in bn_after:
-            w, b = fold_batchnorm(w, b, float_model.get_layer(bn_after[lc.name].name))
             z = next(rest)
         elif lc.type == "Conv2D":
             z = tf.nn.bias_add(kl.convolution_op(tf.constant(inp), kl.kernel), kl.bias).numpy() if kl.use_bias \

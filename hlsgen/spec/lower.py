@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 
 from hlsgen.config import Config
 from hlsgen.errors import ConfigError, HlsgenError
 from hlsgen.fixed import FixedType, Overflow
+from hlsgen.names import relu_stage, softmax_stage
+from hlsgen.spec.kinds import ConvParams, PoolParams, SoftmaxParams
 from hlsgen.spec.model import HardwareSpec, Stage, check_codes
+from hlsgen.spec.settings import HlsSettings
 
 
 def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> HardwareSpec:
@@ -43,17 +45,17 @@ def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) 
                                   "accumulator depends on summation order, which hls4ml does not fix: use AP_WRAP")
             act = layer.activation
             linear_t = prec.result if act == "linear" else (prec.accum if act == "relu" else prec.result)
-            params = {"reuse_factor": cfg.hls.reuse_factor[layer.name]}
+            params = None
             if layer.type == "Conv2D":
-                params.update(kernel_size=list(layer.args["kernel_size"]), strides=list(layer.args["strides"]),
-                              padding=layer.args["padding"])
+                params = ConvParams(tuple(layer.args["kernel_size"]), tuple(layer.args["strides"]),
+                                    layer.args["padding"])
             stages.append(Stage(layer.name, kind, layer.input_shape, layer.output_shape, prec.input, linear_t,
-                                prec.weight, prec.bias, prec.accum, w, b, MappingProxyType(params), layer.name))
+                                prec.weight, prec.bias, prec.accum, w, b, params, layer.name))
             if act == "relu":
-                stages.append(Stage(f"{layer.name}_relu", "relu", layer.output_shape, layer.output_shape,
+                stages.append(Stage(relu_stage(layer.name), "relu", layer.output_shape, layer.output_shape,
                                     linear_t, prec.result, source=layer.name))
             elif act == "softmax":
-                _append_softmax(stages, cfg, layer, f"{layer.name}_softmax")
+                _append_softmax(stages, cfg, layer, softmax_stage(layer.name))
         elif layer.type == "Activation":
             if layer.activation == "softmax":
                 _append_softmax(stages, cfg, layer, layer.name)
@@ -62,13 +64,18 @@ def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) 
                                     prec.input, prec.result, source=layer.name))
         else:  # pooling
             kind = "maxpool" if layer.type == "MaxPooling2D" else "avgpool"
-            params = {"pool_size": list(layer.args["pool_size"]), "strides": list(layer.args["strides"]),
-                      "padding": layer.args["padding"]}
+            params = PoolParams(tuple(layer.args["pool_size"]), tuple(layer.args["strides"]), layer.args["padding"])
             stages.append(Stage(layer.name, kind, layer.input_shape, layer.output_shape, prec.input, prec.result,
-                                accum_t=prec.accum, params=MappingProxyType(params), source=layer.name))
-    hls = {"part": cfg.hls.part, "clock_period": cfg.hls.clock_period, "io_type": cfg.hls.io_type,
-           "strategy": cfg.hls.strategy, "backend": cfg.hls.backend}
-    return HardwareSpec(cfg.name, cfg.input_shape, cfg.input_type, tuple(stages), MappingProxyType(hls))
+                                accum_t=prec.accum, params=params, source=layer.name))
+    return HardwareSpec(cfg.name, cfg.input_shape, cfg.input_type, tuple(stages))
+
+
+def hls_settings(cfg: Config) -> HlsSettings:
+    """The config's ``hls`` section as the settings the HLS writer and the estimate read."""
+    return HlsSettings(part=cfg.hls.part, clock_period=cfg.hls.clock_period, io_type=cfg.hls.io_type,
+                       strategy=cfg.hls.strategy, backend=cfg.hls.backend,
+                       reuse_factor=MappingProxyType({layer.name: int(cfg.hls.reuse_factor[layer.name])
+                                                      for layer in cfg.layers if layer.has_weights}))
 
 
 def _last_t(stages: list[Stage], cfg: Config) -> FixedType:
@@ -80,22 +87,20 @@ def _append_softmax(stages: list[Stage], cfg: Config, layer, name: str) -> None:
     if sm.implementation == "none":
         return  # logits out
     logits_t = _last_t(stages, cfg)
-    params: dict[str, Any] = {"implementation": sm.implementation}
+    params = SoftmaxParams(sm.implementation)
     if sm.implementation in ("stable", "latency"):
         # hls4ml's default inp_norm_t, ap_ufixed<W-1,I-1> wrapping, wraps a difference max - x of
         # 2**(I-1) or more back to a small one. ap_ufixed<W,I> saturating holds every difference.
-        norm_t = sm.inp_norm or FixedType.parse(f"ap_ufixed<{logits_t.width},{logits_t.integer},AP_TRN,AP_SAT>")
+        norm_t = sm.inp_norm or FixedType(logits_t.width, logits_t.integer, False, overflow=Overflow.SAT)
         addr_t = norm_t if sm.implementation == "stable" else logits_t
-        params.update(
+        params = SoftmaxParams(
+            sm.implementation,
             exp_table_size=min(sm.table_size, 2**addr_t.width),  # the address is at most the type's bits
             inv_table_size=sm.table_size,
-            exp_table_t=str(sm.exp_table), inv_table_t=str(sm.inv_table), accum_t=str(sm.accum),
-            inv_inp_t=str(sm.inv_input),
-        )
-        if sm.implementation == "stable":
-            params["inp_norm_t"] = str(norm_t)
+            exp_table_t=sm.exp_table, inv_table_t=sm.inv_table, accum_t=sm.accum, inv_inp_t=sm.inv_input,
+            inp_norm_t=norm_t if sm.implementation == "stable" else None)
     stages.append(Stage(name, "softmax", layer.output_shape, layer.output_shape, logits_t, sm.result,
-                        params=MappingProxyType(params), source=layer.name))
+                        params=params, source=layer.name))
 
 
 def _check_weight_shape(layer, w: np.ndarray, b: np.ndarray) -> None:

@@ -14,28 +14,30 @@ config's ``result``: one rounding, after the activation, exactly where QKeras pu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
+from hlsgen.spec.kinds import StageKind, StageParams, params_json, parse_params
 
-SPEC_FORMAT = 1
+SPEC_FORMAT = 2  # 2: no HLS settings inside (they travel as HlsSettings); 1 is read too
+_READABLE_FORMATS = (1, 2)
+Codes = dict[str, tuple[np.ndarray, np.ndarray]]  # {Conv2D/Dense layer: (weight codes, bias codes)}
 _TYPE_FIELDS = ("input_t", "result_t", "weight_t", "bias_t", "accum_t")
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One hls4ml layer. ``kind`` is one of conv2d, dense, relu, linear, maxpool, avgpool,
-    flatten, softmax. Weight codes use Keras' layout: (kh, kw, cin, cout) or (in, out)."""
+    """One hls4ml layer: its :class:`StageKind`, shapes, types and the kind's typed parameters
+    (``params`` may be given as a mapping with spec.json's keys; it is parsed into the typed form).
+    Weight codes use Keras' layout: (kh, kw, cin, cout) or (in, out)."""
 
     name: str
-    kind: str
+    kind: StageKind
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     input_t: FixedType
@@ -45,8 +47,13 @@ class Stage:
     accum_t: FixedType | None = None
     weight_codes: np.ndarray | None = field(default=None, compare=False, repr=False)
     bias_codes: np.ndarray | None = field(default=None, compare=False, repr=False)
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: StageParams = None
     source: str = ""  # the config layer this stage comes from
+
+    def __post_init__(self) -> None:
+        kind = StageKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "params", parse_params(kind, self.params, self.name))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "source": self.source,
@@ -55,19 +62,19 @@ class Stage:
             value = getattr(self, key)
             if value is not None:
                 out[key] = str(value)
-        out["params"] = dict(self.params)
+        out["params"] = params_json(self.params)
         return out
 
 
 @dataclass(frozen=True)
 class HardwareSpec:
-    """The network as the FPGA computes it: input type, stages in order, HLS settings."""
+    """The network as the FPGA computes it: input type and stages in order. How it is built (part,
+    clock, io type, strategy, reuse factors) is not part of it: see :class:`HlsSettings`."""
 
     name: str
     input_shape: tuple[int, ...]
     input_t: FixedType
     stages: tuple[Stage, ...]
-    hls: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def output_t(self) -> FixedType:
@@ -78,6 +85,10 @@ class HardwareSpec:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+    def codes(self) -> Codes:
+        """``{stage: (weight_codes, bias_codes)}`` of every Conv2D/Dense: what lowering takes back."""
+        return {s.name: (s.weight_codes, s.bias_codes) for s in self.stages if s.weight_codes is not None}
 
     def with_weights(self, name: str, weight_codes: np.ndarray, bias_codes: np.ndarray) -> HardwareSpec:
         """A new spec with one stage's codes replaced (the input spec is not changed)."""
@@ -90,7 +101,7 @@ class HardwareSpec:
         """Write ``spec.json`` and ``weights.npz`` (int64 codes) into ``directory``; deterministic."""
         directory = Path(directory)
         doc = {"format": SPEC_FORMAT, "name": self.name, "input_shape": list(self.input_shape),
-               "input_t": str(self.input_t), "hls": dict(self.hls), "stages": [s.to_json() for s in self.stages]}
+               "input_t": str(self.input_t), "stages": [s.to_json() for s in self.stages]}
         (directory / "spec.json").write_text(json.dumps(doc, indent=2) + "\n")
         arrays = {}
         for s in self.stages:
@@ -109,19 +120,22 @@ class HardwareSpec:
                 arrays = {k: npz[k] for k in npz.files}
         except (OSError, ValueError) as err:
             raise HlsgenError(f"{directory}: not a readable hlsgen project spec ({err})") from None
-        if doc.get("format") != SPEC_FORMAT:
+        if doc.get("format") not in _READABLE_FORMATS:
             raise HlsgenError(f"{directory / 'spec.json'}: spec format {doc.get('format')!r}, "
-                              f"this hlsgen reads {SPEC_FORMAT}")
-        stages = []
-        for s in doc["stages"]:
-            types = {k: FixedType.parse(s[k]) for k in _TYPE_FIELDS if k in s}
-            stages.append(Stage(
-                name=s["name"], kind=s["kind"], source=s.get("source", ""),
-                input_shape=tuple(s["input_shape"]), output_shape=tuple(s["output_shape"]),
-                weight_codes=arrays.get(f"{s['name']}.weight"), bias_codes=arrays.get(f"{s['name']}.bias"),
-                params=MappingProxyType(s.get("params", {})), **types))
-        return cls(doc["name"], tuple(doc["input_shape"]), FixedType.parse(doc["input_t"]), tuple(stages),
-                   MappingProxyType(doc.get("hls", {})))
+                              f"this hlsgen reads {' and '.join(map(str, _READABLE_FORMATS))}")
+        try:
+            stages = []
+            for s in doc["stages"]:
+                types = {k: FixedType.parse(s[k]) for k in _TYPE_FIELDS if k in s}
+                stages.append(Stage(
+                    name=s["name"], kind=s["kind"], source=s.get("source", ""),
+                    input_shape=tuple(s["input_shape"]), output_shape=tuple(s["output_shape"]),
+                    weight_codes=arrays.get(f"{s['name']}.weight"), bias_codes=arrays.get(f"{s['name']}.bias"),
+                    params=s.get("params") or None, **types))
+            return cls(doc["name"], tuple(doc["input_shape"]), FixedType.parse(doc["input_t"]), tuple(stages))
+        except (KeyError, TypeError, ValueError) as err:
+            raise HlsgenError(f"{directory / 'spec.json'}: not a valid hlsgen spec ({type(err).__name__}: "
+                              f"{str(err)[:80]})") from None
 
 
 def _save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:

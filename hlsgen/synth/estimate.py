@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from hlsgen.config import Config, LayerConfig
+from hlsgen.geometry import padding
 from hlsgen.synth.parts import PartResources, lookup_part
 
 BRAM18_BITS = 18 * 1024
@@ -215,10 +216,8 @@ def _layer_findings(cfg: Config, le: LayerEstimate, layer: LayerConfig) -> tuple
 
 def _pool_problem(layer: LayerConfig) -> str | None:
     (ph, pw), (sh, sw) = layer.args["pool_size"], layer.args["strides"]
-    pads = []
-    for size, pool, stride in ((layer.input_shape[0], ph, sh), (layer.input_shape[1], pw, sw)):
-        out = -(-size // stride) if layer.args["padding"] == "same" else (size - pool) // stride + 1
-        pads.append(max((out - 1) * stride + pool - size, 0) if layer.args["padding"] == "same" else 0)
+    pads = [sum(padding(size, pool, stride, layer.args["padding"]))
+            for size, pool, stride in ((layer.input_shape[0], ph, sh), (layer.input_shape[1], pw, sw))]
     if (ph, pw) == (sh, sw) and not any(pads):
         return None
     return (f"{layer.name}: io_stream {layer.type} needs pool_size == strides and no padding (hls4ml's "

@@ -27,17 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from hlsgen.errors import UsageError
+from hlsgen.synth.parts import RESOURCE_KEYS
 
 Number = int | float
 
-#: Resource keys, in table order, with the element names each has had across tool versions.
-RESOURCES: dict[str, tuple[str, ...]] = {
-    "bram_18k": ("BRAM_18K", "BRAM"),
-    "dsp": ("DSP48E", "DSP", "DSP48"),
-    "ff": ("FF",),
-    "lut": ("LUT",),
-    "uram": ("URAM",),
-}
+#: Resource keys (parts.RESOURCE_KEYS, in table order), with the element names each has had across tool versions.
+_ELEMENT_NAMES = {"bram_18k": ("BRAM_18K", "BRAM"), "dsp": ("DSP48E", "DSP", "DSP48"), "ff": ("FF",),
+                  "lut": ("LUT",), "uram": ("URAM",)}
+RESOURCES: dict[str, tuple[str, ...]] = {key: _ELEMENT_NAMES[key] for key in RESOURCE_KEYS}
 _LABELS = {"bram_18k": "BRAM_18K", "dsp": "DSP", "ff": "FF", "lut": "LUT", "uram": "URAM"}
 _TO_NS = {"ps": 1e-3, "ns": 1.0, "us": 1e3, "ms": 1e6}
 _NOT_A_NUMBER = {"", "undef", "-", "n/a", "na", "?", "none"}

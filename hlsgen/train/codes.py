@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from hlsgen.config import Config, LayerConfig
 from hlsgen.errors import HlsgenError
-from hlsgen.fixed import FixedType
+from hlsgen.fixed import FixedType, Overflow, Rounding
 from hlsgen.spec import HardwareSpec
 from hlsgen.spec.lower import build_spec
-
-Codes = dict[str, tuple[np.ndarray, np.ndarray]]
+from hlsgen.spec.model import Codes
 
 
 class FoldingWarning(UserWarning):
@@ -62,22 +62,28 @@ def export_codes(cfg: Config, qat_model) -> Codes:
     return codes
 
 
-def ptq_codes(cfg: Config, float_model) -> Codes:
-    """Naive post-training quantization: the float model's weights (BatchNormalization folded) rounded
-    half to even (AP_RND_CONV) and saturated (AP_SAT) into the config's weight and bias types."""
-    codes: Codes = {}
+def float_weights(cfg: Config, float_model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{layer: (weights, biases)}`` (float64) of every Conv2D/Dense of a float Keras model, a following
+    BatchNormalization folded in; ``use_bias: false`` gives zero biases."""
+    out = {}
     for i, layer in enumerate(cfg.layers):
         if not layer.has_weights:
             continue
         kl = _keras_layer(float_model, layer.name)
-        prec = cfg.precision[layer.name]
         w = np.asarray(kl.kernel.numpy(), dtype=np.float64)
         b = np.asarray(kl.bias.numpy(), dtype=np.float64) if kl.use_bias else np.zeros(w.shape[-1])
         bn = _batchnorm_after(cfg, i)
         if bn is not None:
             w, b = fold_batchnorm(w, b, _keras_layer(float_model, bn.name))
-        codes[layer.name] = (round_codes(prec.weight, w), round_codes(prec.bias, b))
-    return codes
+        out[layer.name] = (w, b)
+    return out
+
+
+def ptq_codes(cfg: Config, float_model) -> Codes:
+    """Naive post-training quantization: the float model's weights (BatchNormalization folded) rounded
+    half to even (AP_RND_CONV) and saturated (AP_SAT) into the config's weight and bias types."""
+    return {name: (round_codes(cfg.precision[name].weight, w), round_codes(cfg.precision[name].bias, b))
+            for name, (w, b) in float_weights(cfg, float_model).items()}
 
 
 def export_spec(cfg: Config, qat_model) -> HardwareSpec:
@@ -114,7 +120,7 @@ def round_codes(t: FixedType, values: np.ndarray) -> np.ndarray:
 
 def rnd_sat(t: FixedType) -> FixedType:
     """``t`` with AP_RND_CONV rounding and AP_SAT overflow."""
-    return FixedType.parse(f"ap_{'' if t.signed else 'u'}fixed<{t.width},{t.integer},AP_RND_CONV,AP_SAT>")
+    return replace(t, rounding=Rounding.RND_CONV, overflow=Overflow.SAT, sat_bits=0)
 
 
 def fold_batchnorm(w: np.ndarray, b: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:

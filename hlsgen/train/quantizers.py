@@ -18,6 +18,7 @@ from hlsgen.config import Config
 from hlsgen.config.precision import derive_accum, fan_in
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType, Overflow, Rounding
+from hlsgen.names import INPUT_QUANTIZER, quantized_layer, quantizer, relu_stage
 
 
 class QuantizerMismatchWarning(UserWarning):
@@ -122,18 +123,18 @@ def _input_differences(t: FixedType) -> list[str]:
 
 def quantized_outputs(cfg: Config) -> dict[str, tuple[str, FixedType]]:
     """``{QKeras quantizer layer: (golden stage or 'input', its type)}`` in network order."""
-    out = {"input_q": ("input", cfg.input_type)}
+    out = {INPUT_QUANTIZER: ("input", cfg.input_type)}
     for layer in cfg.layers:
         prec = cfg.precision.get(layer.name)
         if prec is None:
             continue
         if layer.has_weights:
-            stage = f"{layer.name}_relu" if layer.activation == "relu" else layer.name
+            stage = relu_stage(layer.name) if layer.activation == "relu" else layer.name
         elif layer.type == "MaxPooling2D" and prec.result == prec.input:
             continue
         else:
             stage = layer.name
-        out[f"{layer.name}_q"] = (stage, prec.result)
+        out[quantizer(layer.name)] = (stage, prec.result)
     return out
 
 
@@ -143,7 +144,7 @@ def quantizer_report(cfg: Config) -> dict[str, list[str]]:
     if diffs := _input_differences(cfg.input_type):
         report["input"] = diffs
     for q_name, (_, t) in quantized_outputs(cfg).items():
-        layer = q_name[:-2]
+        layer = quantized_layer(q_name)
         if layer == "input":
             continue
         diffs = quantizer_differences(t)

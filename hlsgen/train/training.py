@@ -23,6 +23,7 @@ from hlsgen import golden
 from hlsgen.config import Config
 from hlsgen.data import Mnist, input_codes, load_mnist, to_float
 from hlsgen.fixed import FixedType
+from hlsgen.names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.spec import HardwareSpec
 from hlsgen.train.cache import QKERAS_LABELS
@@ -62,12 +63,12 @@ def _build(cfg: Config, quantized: bool) -> keras.Model:
     inp = keras.Input(cfg.input_shape, name="input")
     x = inp
     if quantized:
-        x = QActivation(make_quantizer(cfg.input_type), name="input_q")(x)
+        x = QActivation(make_quantizer(cfg.input_type), name=INPUT_QUANTIZER)(x)
 
     def quantize(x, name: str, t: FixedType, relu: bool = False):
         if relu and t.signed:
-            x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
-        return QActivation(make_quantizer(t, relu=relu, clip=True), name=f"{name}_q")(x)
+            x = keras.layers.Activation("relu", name=relu_stage(name))(x)
+        return QActivation(make_quantizer(t, relu=relu, clip=True), name=quantizer(name))(x)
 
     layers = list(cfg.layers)
     for i, layer in enumerate(layers):
@@ -91,7 +92,7 @@ def _build(cfg: Config, quantized: bool) -> keras.Model:
                 continue  # its quantizer goes after the batch norm, which folds into this layer
             x = quantize(x, name, prec.result, relu=layer.activation == "relu")
             if layer.activation == "softmax":
-                x = keras.layers.Activation("softmax", name=f"{name}_softmax")(x)
+                x = keras.layers.Activation("softmax", name=softmax_stage(name))(x)
         elif layer.type == "BatchNormalization":
             x = keras.layers.BatchNormalization(momentum=a["momentum"], epsilon=a["epsilon"], name=name)(x)
             if quantized:
@@ -165,6 +166,12 @@ def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: n
               batch_size: int = 1000) -> dict[str, Any]:
     """QKeras vs golden on ``images``: argmax agreement, and per quantizer the largest |difference| in LSBs
     between its output and the golden stage of the same type."""
+    return _agreement_and_labels(cfg, qat_model, spec, images, batch_size)[0]
+
+
+def _agreement_and_labels(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: np.ndarray,
+              batch_size: int = 1000) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """:func:`agreement`, and the QKeras and golden labels of every image."""
     outs = quantized_outputs(cfg)
     probe = keras.Model(qat_model.inputs, [qat_model.get_layer(n).output for n in outs] + [qat_model.output])
     preds = probe.predict(to_float(images), batch_size=batch_size, verbose=0)
@@ -180,8 +187,7 @@ def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: n
                           "mismatches": int(np.count_nonzero(diff)),
                           "off_grid": int(np.count_nonzero(scaled != rounded)), "values": int(diff.size)}
     qk, gd = golden.labels(preds[-1]), golden.labels(result.output)
-    return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers,
-            "_labels": (qk, gd)}
+    return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers}, qk, gd
 
 
 def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: int | None = None,
@@ -200,8 +206,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
                               == y_test))
     ptq_acc = PtqEvaluator(float_model, data.x_test, y_test).accuracy(cfg)
     spec = export_spec(cfg, qat_model)
-    agree = agreement(cfg, qat_model, spec, data.x_test)
-    qk_labels, gold_labels = agree.pop("_labels")
+    agree, qk_labels, gold_labels = _agreement_and_labels(cfg, qat_model, spec, data.x_test)
     metrics = {
         "float": {"accuracy": float_acc},
         "ptq": {"accuracy": ptq_acc},

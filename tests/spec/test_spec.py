@@ -9,8 +9,8 @@ import pytest
 
 from hlsgen.config import load_config
 from hlsgen.errors import HlsgenError
-from hlsgen.spec import HardwareSpec
-from hlsgen.spec.lower import build_spec
+from hlsgen.spec import HardwareSpec, StageKind
+from hlsgen.spec.lower import build_spec, hls_settings
 
 MNIST_YAML = Path(__file__).resolve().parents[2] / "configs" / "mnist.yaml"
 
@@ -38,7 +38,8 @@ def test_mnist_stages_follow_hls4ml_names():
     assert str(spec.stage("conv1_relu").result_t) == "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"
     assert str(spec.stage("fc2").result_t) == "ap_fixed<8,4,AP_RND_CONV,AP_SAT>"
     assert str(spec.output_t) == "ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"
-    assert spec.stage("fc1").params["reuse_factor"] == 338
+    assert spec.stage("fc1").params is None and spec.stage("fc1").kind is StageKind.DENSE
+    assert hls_settings(cfg).reuse("fc1") == 338  # HLS settings travel beside the spec, not in it
 
 
 def test_out_of_range_and_misshapen_codes_name_the_layer():

@@ -1,0 +1,36 @@
+"""How a spec is built into hardware: the HLS settings that travel beside the spec (never inside it).
+
+Changing them (part, clock, io type, strategy, reuse factors) changes the generated project and the
+estimate but not one bit of what the network computes, so no step rebuilds the spec to change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class HlsSettings:
+    """hls4ml's build settings for one project.
+
+    ``reuse_factor`` maps each Conv2D/Dense stage name to its reuse factor (hls4ml's ``ReuseFactor``);
+    ``clock_period`` is in ns.
+    """
+
+    part: str
+    clock_period: float
+    io_type: str = "io_stream"
+    strategy: str = "Resource"
+    backend: str = "Vitis"
+    reuse_factor: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def reuse(self, stage: str) -> int:
+        """The reuse factor of a Conv2D/Dense stage (1 where none is set)."""
+        return int(self.reuse_factor.get(stage, 1))
+
+    @property
+    def clock_ns(self) -> str:
+        """The clock as hls4ml and AMD's cfg files spell it: ``10`` for 10.0, ``2.5`` for 2.5."""
+        return f"{self.clock_period:g}"
