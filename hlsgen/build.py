@@ -11,6 +11,7 @@ into place at the end.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,8 +101,21 @@ def step_emit(state: BuildState) -> BuildState:
     return replace(state, timings={**state.timings, **timings, "images": len(x_test)})
 
 
+def step_prove(state: BuildState) -> BuildState:
+    """The overflow proof of the spec over every input in range (``proof.json``), with the fraction of the
+    test images that saturate where a cast is not proved; one summary line."""
+    from hlsgen.data import input_codes
+    from hlsgen.profile.prove import summary
+    from hlsgen.profile.prove_command import write_proof
+
+    start = time.perf_counter()
+    reports = write_proof(state.spec, state.work, input_codes(state.spec.input_t, state.data.x_test[: state.n_test]))
+    print(f"build: {summary(reports)}")
+    return replace(state, timings={**state.timings, "prove": time.perf_counter() - start})
+
+
 PREPARE: tuple[Step, ...] = (step_estimate, step_data)  # before anything is written
-STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit)
+STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit, step_prove)
 
 
 def build_command(cfg: Config, output: Path | None = None, force: bool = False, epochs: int | None = None,
@@ -118,7 +132,8 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
         for step in STEPS:
             state = step(state)
     t = state.timings
-    print(f"build: hls4ml {t['hls4ml']:.1f} s, golden model on {t['images']:.0f} images {t['golden']:.2f} s")
+    print(f"build: hls4ml {t['hls4ml']:.1f} s, golden model on {t['images']:.0f} images {t['golden']:.2f} s, "
+          f"overflow proof {t['prove']:.1f} s")
     print(f"wrote {target}: run 'make -C {target} csim' (or 'make csim')")
     profile = Path(f"{target}-profile") / "summary.md"
     if profile.exists():

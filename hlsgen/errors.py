@@ -1,4 +1,4 @@
-"""Exceptions that the CLI maps to exit codes (see DESIGN.md, 'Exit codes')."""
+"""Exceptions that the CLI maps to exit codes (README, "Exit codes everywhere")."""
 
 
 class HlsgenError(Exception):

@@ -185,7 +185,7 @@ def saturation_bounds(t: FixedType) -> tuple[int, int]:
 
 
 def clips(t: FixedType) -> bool:
-    """Overflow is a clip to :meth:`_bounds` (AP_SAT, and AP_SAT_SYM of a signed type of 2+ bits)."""
+    """Overflow is a clip to :func:`saturation_bounds` (AP_SAT, and AP_SAT_SYM of a signed type of 2+ bits)."""
     lo, hi = saturation_bounds(t)
     return t.overflow is Overflow.SAT or (t.overflow is Overflow.SAT_SYM and lo == -hi)
 

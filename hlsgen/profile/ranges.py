@@ -55,10 +55,6 @@ class Profile:
     hw_range: tuple[float, float] | None = None
     values: np.ndarray = field(default=None, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.layer}.{self.quantity}"
-
     def to_json(self) -> dict[str, Any]:
         return {"layer": self.layer, "quantity": self.quantity, "current": str(self.current),
                 "min": self.lo, "max": self.hi, "smallest_nonzero": self.smallest,

@@ -1,0 +1,85 @@
+"""``hlsgen prove CONFIG|PROJECT``: the overflow proof of a project's spec (or of a config's trained
+spec), its certificate ``proof.json`` and the one-line summary that ``hlsgen build`` prints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hlsgen.errors import UsageError
+from hlsgen.profile.prove import CastReport, prove, summary
+from hlsgen.spec import HardwareSpec
+
+PROOF_FILE = "proof.json"
+
+
+def certificate(spec: HardwareSpec, reports: list[CastReport], directory: Path) -> dict:
+    """The proof as ``proof.json`` holds it: the casts, and the digest of the spec files it is about."""
+    digest = hashlib.sha256((directory / "spec.json").read_bytes() + (directory / "weights.npz").read_bytes())
+    return {"spec": spec.name, "spec_sha256": digest.hexdigest(), "summary": summary(reports),
+            "casts": [r.to_json() for r in reports]}
+
+
+def write_proof(spec: HardwareSpec, directory: Path, test_inputs: np.ndarray | None) -> list[CastReport]:
+    """Prove ``spec`` (saved in ``directory``), write ``directory/proof.json``; returns the verdicts."""
+    reports = prove(spec, test_inputs)
+    (directory / PROOF_FILE).write_text(json.dumps(certificate(spec, reports, directory), indent=2) + "\n")
+    return reports
+
+
+def _project_inputs(project: Path, spec: HardwareSpec) -> np.ndarray | None:
+    path = project / "tb_data" / "inputs.txt"
+    if not path.exists():
+        return None
+    try:
+        codes = np.loadtxt(path, dtype=np.int64, ndmin=2)
+        return codes.reshape(len(codes), *spec.input_shape)
+    except ValueError as err:
+        raise UsageError(f"{path}: not a file of input codes ({str(err)[:80]})") from None
+
+
+def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
+    from hlsgen.config import load_config
+    from hlsgen.data import input_codes, load_mnist
+    from hlsgen.spec.lower import build_spec
+    from hlsgen.train.cache import cached_training
+
+    cfg = load_config(path)
+    train = Path(cfg.output_dir) / "train"
+    if not cached_training(train, cfg, cfg.train.epochs):
+        raise UsageError(f"{path}: no training of this config in {train}; run 'hlsgen build {path}' (or 'hlsgen "
+                         "train') first, or prove a built project directory")
+    spec = build_spec(cfg, HardwareSpec.load(train).codes())
+    data = load_mnist(cfg.data.path)
+    return spec, input_codes(spec.input_t, data.x_test)
+
+
+def prove_command(target: str, as_json: bool) -> int:
+    """Print every cast's verdict (a table, or one JSON object); exit 0 (the proof is the result, whatever
+    it says)."""
+    path = Path(target)
+    if path.is_dir():
+        if not (path / "spec.json").exists():
+            raise UsageError(f"{path}: not an hlsgen project (no spec.json); give a project or a config")
+        spec = HardwareSpec.load(path)
+        reports = prove(spec, _project_inputs(path, spec))
+    elif path.is_file():
+        spec, inputs = _from_config(path)
+        reports = prove(spec, inputs)
+    else:
+        raise UsageError(f"{path}: no such config file or project directory")
+    if as_json:
+        print(json.dumps({"casts": [r.to_json() for r in reports]}, indent=2))
+        return 0
+    print(f"{'layer':<14}{'cast':<19}{'type':<36}{'status':<14}{'bound':<26}{'headroom':>9}{'test':>8}  witness")
+    for r in reports:
+        bound = f"[{r.bound[0]:.4g}, {r.bound[1]:.4g}]"
+        head = "" if r.headroom_bits is None else f"{r.headroom_bits} bits"
+        test = "" if r.test_overflow_fraction is None else f"{100 * r.test_overflow_fraction:.1f}%"
+        witness = "confirmed" if r.witness_confirmed else ("-" if r.status == "proved" else "none found")
+        print(f"{r.layer:<14}{r.cast:<19}{r.type:<36}{r.status:<14}{bound:<26}{head:>9}{test:>8}  {witness}")
+    print(summary(reports))
+    return 0

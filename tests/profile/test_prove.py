@@ -1,0 +1,134 @@
+"""Overflow proofs (hlsgen.profile.prove): a hand-worked dense layer, the point analysis against the golden
+model's own overflow counts, soundness on random in-range inputs, witnesses the golden model confirms."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from hlsgen import golden
+from hlsgen.config import config_from_dict
+from hlsgen.fixed import FixedType
+from hlsgen.profile.prove import analyse, find_witness, prove, summary
+from hlsgen.spec import HardwareSpec, Stage
+from hlsgen.spec.lower import build_spec
+
+T = FixedType.parse
+
+
+def _config(result="ap_ufixed<8,2,AP_RND_CONV,AP_SAT>", pool="MaxPooling2D", dense_result=None, softmax="stable",
+            accum=None) -> dict:
+    layers = {"c1": {"result": result}}
+    if accum:
+        layers["c1"]["accum"] = accum
+    if dense_result:
+        layers["d1"] = {"result": dense_result}
+    return {
+        "name": "tiny",
+        "model": {"input_shape": [9, 8, 1], "layers": [
+            {"type": "Conv2D", "name": "c1", "filters": 3, "kernel_size": 3, "activation": "relu"},
+            {"type": pool, "name": "p1", "pool_size": 3 if pool == "AveragePooling2D" else 2},
+            {"type": "Flatten", "name": "f"},
+            {"type": "Dense", "name": "d1", "units": 4, "activation": "softmax"},
+        ]},
+        "precision": {"input": "ap_ufixed<8,0>", "layers": layers},
+        "hls": {"softmax": softmax},
+    }
+
+
+def _spec(raw: dict, seed: int) -> HardwareSpec:
+    cfg = config_from_dict(copy.deepcopy(raw))
+    rng = np.random.default_rng(seed)
+    codes = {}
+    for layer in cfg.layers:
+        if layer.has_weights:
+            p = cfg.precision[layer.name]
+            shape = ((*layer.args["kernel_size"], layer.input_shape[-1], layer.output_shape[-1])
+                     if layer.type == "Conv2D" else (layer.input_shape[-1], layer.output_shape[-1]))
+            codes[layer.name] = (rng.integers(p.weight.min_code, p.weight.max_code + 1, shape),
+                                 rng.integers(p.bias.min_code, p.bias.max_code + 1, shape[-1]))
+    return build_spec(cfg, codes)
+
+
+CONFIGS = {
+    "reference-like": _config(),
+    "narrow conv result": _config(result="ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"),
+    "wrapping conv result": _config(result="ap_ufixed<6,1,AP_RND,AP_WRAP>"),
+    "avgpool, narrow logits": _config(pool="AveragePooling2D", dense_result="ap_fixed<6,1,AP_TRN,AP_SAT>"),
+    "narrow accumulator": _config(accum="ap_fixed<12,2>"),
+    "latency softmax": _config(softmax="latency", dense_result="ap_fixed<8,3,AP_RND,AP_SAT>"),
+}
+
+
+def test_dense_bound_and_witness_by_hand():
+    # y = 3*x0 - 2*x1 + 1: x in ap_ufixed<2,0> (codes 0..3, LSB 1/4), integer weights and bias (ap_fixed<4,4>).
+    # Largest: x = (3, 0) -> 9/4 + 1 = 3.25; smallest: x = (0, 3) -> -6/4 + 1 = -0.5. In the accumulator
+    # ap_fixed<12,8> (LSB 1/16): codes -8 and 52, which need 7 of its 12 bits (headroom 5). The result type
+    # ap_fixed<4,2> holds [-2, 1.75]: the top overflows, at the weights' sign pattern (3, 0).
+    x_t, w_t, acc_t, out_t = T("ap_ufixed<2,0>"), T("ap_fixed<4,4>"), T("ap_fixed<12,8>"), T("ap_fixed<4,2,AP_TRN,AP_SAT>")
+    stage = Stage("d", "dense", (2,), (1,), x_t, out_t, w_t, w_t, acc_t, np.array([[3], [-2]]), np.array([1]))
+    spec = HardwareSpec("t", (2,), x_t, (stage,))
+    accum, result = analyse(spec, np.zeros((1, 2), np.int64), np.full((1, 2), 3))
+    assert (accum.cast, int(accum.lo[0]), int(accum.hi[0])) == ("accum", -8, 52)
+    assert result.cast == "result" and result.overflow[0] == 1
+    reports = prove(spec)
+    assert [r.status for r in reports] == ["proved", "may_overflow"]
+    assert reports[1].bound == (-0.5, 3.25)
+    assert reports[1].witness == [3, 0] and reports[1].witness_confirmed  # the sign pattern of the weights
+    assert reports[0].headroom_bits == 5
+    assert summary(reports) == "proved overflow-free: 1 of 2 casts; may saturate: d result"
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_point_analysis_counts_what_the_golden_model_counts(name):
+    spec = _spec(CONFIGS[name], seed=3)
+    x = np.random.default_rng(1).integers(0, 256, (300, 9, 8, 1))
+    x[:20] = 255  # bright images saturate more
+    gold = golden.run(spec, x)
+    checked = 0
+    for check in analyse(spec, x, x):
+        if check.cast == "result" and spec.stage(check.layer).kind != "softmax":
+            assert int(check.overflow.sum()) == gold.stats[check.layer].overflow, check.layer
+            checked += 1
+    assert checked >= 2  # the ReLU and the logits (max pooling keeps its type: no cast)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_proved_casts_never_overflow_on_random_inputs(name):
+    spec = _spec(CONFIGS[name], seed=7)
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.integers(0, 256, (500, 9, 8, 1)), rng.choice([0, 255], (500, 9, 8, 1))])
+    proved = {(r.layer, r.cast) for r in prove(spec, search=False) if r.status == "proved"}
+    gold = golden.run(spec, x)
+    for check in analyse(spec, x, x):
+        if (check.layer, check.cast) in proved:
+            assert check.overflow.sum() == 0, (name, check.layer, check.cast)
+            if check.cast == "result" and spec.stage(check.layer).kind != "softmax":
+                assert gold.stats[check.layer].overflow == 0
+
+
+def test_narrow_conv_result_has_a_witness_the_golden_model_confirms():
+    spec = _spec(CONFIGS["narrow conv result"], seed=3)
+    reports = {(r.layer, r.cast): r for r in prove(spec)}
+    relu = reports[("c1_relu", "result")]
+    assert relu.status == "may_overflow" and relu.witness is not None and relu.witness_confirmed
+    witness = np.array(relu.witness).reshape(1, 9, 8, 1)
+    assert golden.run(spec, witness).stats["c1_relu"].overflow > 0
+    assert reports[("c1", "accum")].status == "proved"  # the derived accumulator is exact by construction
+
+
+def test_wrapping_accumulator_witness_is_found():
+    spec = _spec(CONFIGS["narrow accumulator"], seed=3)
+    report = next(r for r in prove(spec) if (r.layer, r.cast) == ("c1", "accum"))
+    assert report.status == "may_overflow" and report.witness_confirmed
+    x = np.array(report.witness).reshape(1, 9, 8, 1)
+    check = next(c for c in analyse(spec, x, x) if (c.layer, c.cast) == ("c1", "accum"))
+    assert check.overflow[0] > 0
+
+
+def test_witness_search_returns_none_when_nothing_overflows():
+    spec = _spec(CONFIGS["reference-like"], seed=3)
+    starts = np.zeros((1, 9, 8, 1), np.int64)
+    assert find_witness(spec, "c1", "accum", starts) is None
