@@ -138,10 +138,21 @@ class TrainResult:
     qkeras_labels: np.ndarray | None = None  # QKeras' predicted class of every test image
 
 
-def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int, verbose: int):
+def init_from(model: keras.Model, source: keras.Model, cfg: Config) -> None:
+    """Copy every Conv2D/Dense and BatchNormalization's weights of ``source`` (a float or QAT model of a
+    config with the same layers) into ``model``, layer by layer name."""
+    for layer in cfg.layers:
+        if layer.has_weights or layer.type == "BatchNormalization":
+            model.get_layer(layer.name).set_weights(source.get_layer(layer.name).get_weights())
+
+
+def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int, verbose: int,
+         init: keras.Model | None = None):
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     model = _build(cfg, quantized)
+    if init is not None:
+        init_from(model, init, cfg)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=not _ends_in_softmax(cfg))
     model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=["accuracy"])
     start = time.perf_counter()
@@ -154,6 +165,13 @@ def _fit(cfg: Config, quantized: bool, x: np.ndarray, y: np.ndarray, epochs: int
               f"in {seconds:.1f} s, "
               f"loss {hist.history['loss'][-1]:.4f}, train accuracy {hist.history['accuracy'][-1]:.4f}")
     return model, seconds
+
+
+def fine_tune(cfg: Config, data: Mnist, init: keras.Model, epochs: int, verbose: int = 0) -> keras.Model:
+    """Quantization-aware training of ``cfg`` starting from the weights of ``init`` (a trained float
+    model of a config with the same layers), for ``epochs`` epochs, seeded as :func:`train_models`."""
+    x, y = to_float(data.x_train), data.y_train.astype(np.int64)
+    return _fit(cfg, True, x, y, epochs, verbose, init=init)[0]
 
 
 def train_float(cfg: Config, data: Mnist, epochs: int | None = None, verbose: int = 0) -> keras.Model:
