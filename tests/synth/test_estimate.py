@@ -14,6 +14,7 @@ import yaml
 from hlsgen.config import config_from_dict, quote_types
 from hlsgen.synth.estimate import closest_reuse_factor, estimate, valid_reuse_factors
 from hlsgen.synth.estimate_format import estimate_json, format_estimate
+from hlsgen.synth.parts import lookup_part
 
 ROOT = Path(__file__).resolve().parents[2]
 MNIST = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
@@ -44,7 +45,9 @@ def test_mnist_counts_by_hand():
     assert fc2.macs == fc2.weights == 128 * 10 == 1280
     # multipliers = ceil(weights / RF): 18/9, 43264/338, 1280/64
     assert [conv1.multipliers, fc1.multipliers, fc2.multipliers] == [2, 128, 20]
-    assert sum(le.dsp_upper for le in est.layers) == 150 <= 220
+    assert sum(le.dsp_upper for le in est.layers) == 150
+    assert lookup_part("xc7z020clg400-1").resources()["dsp"] == 220
+    assert not [w for w in est.warnings if "DSPs" in w] and not est.suggestion  # 150 of 220 DSPs: it fits
     # memory: every weight and bias is 8 bits wide; float32 takes 32
     assert conv1.memory_bits == 20 * 8 and fc1.memory_bits == (43264 + 128) * 8
     assert fc2.memory_bits == (1280 + 10) * 8
@@ -135,7 +138,9 @@ def test_small_part_gets_a_fitting_suggestion():
     assert warning.startswith("150 multipliers exceed the 80 DSPs of xc7z010")
     assert dict(est.suggestion) == {"conv1": 9, "fc1": 676, "fc2": 128}
     layers = by_name(est)
-    assert sum(math.ceil(layers[n].weights / r) for n, r in est.suggestion.items()) == 2 + 64 + 10 <= 80
+    multipliers = sum(math.ceil(layers[n].weights / r) for n, r in est.suggestion.items())
+    assert multipliers == 2 + 64 + 10
+    assert multipliers <= lookup_part("xc7z010clg400-1").resources()["dsp"] == 80  # the suggestion fits
     for name, rf in est.suggestion.items():  # hls4ml keeps them, none lower than configured
         assert rf in layers[name].valid_reuse_factors and rf >= layers[name].reuse_factor
     refit = run(mnist(part="xc7z010clg400-1", reuse_factor={"default": 1, **est.suggestion}))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import SHARED
 
 from hlsgen.synth.parts import PARTS, RESOURCE_KEYS, PartResources, lookup_part
 from hlsgen.synth.report import RESOURCES, parse_csynth
 
-SHARED_REPORTS = Path(__file__).resolve().parents[3] / "shared" / "reports"
+SHARED_REPORTS = SHARED / "reports"
 needs_shared = pytest.mark.skipif(
     not SHARED_REPORTS.is_dir(), reason=f"shared report folder {SHARED_REPORTS} is absent"
 )

@@ -14,11 +14,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from hlsgen.errors import UsageError
 from hlsgen.synth.report import RESOURCES, SynthReport, find_csynth, format_report, parse_csynth
 
-SHARED_REPORTS = Path(__file__).resolve().parents[3] / "shared" / "reports"
+SHARED_REPORTS = SHARED / "reports"
 needs_shared = pytest.mark.skipif(
     not SHARED_REPORTS.is_dir(), reason=f"shared report folder {SHARED_REPORTS} is absent"
 )
