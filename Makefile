@@ -8,8 +8,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= configs/mnist.yaml
 PYTEST_ARGS ?=
-# The project built last (written by `hlsgen build`); override with PROJECT=dir.
-PROJECT ?= $(shell cat .hlsgen-last-build 2>/dev/null)
+# The project built last (written by `hlsgen build`); override with PROJECT=dir. The path is never
+# expanded by make or the shell: $(file <) and $(value) give its text as is, it reaches the recipe only
+# through the environment ("$$HLSGEN_PROJECT"), and a path with a character outside
+# [A-Za-z0-9._/+-] (what `hlsgen build` accepts) is refused before anything runs.
+ifeq ($(origin PROJECT),undefined)
+  HLSGEN_PROJECT := $(if $(wildcard .hlsgen-last-build),$(file <.hlsgen-last-build))
+else
+  HLSGEN_PROJECT := $(value PROJECT)
+endif
+export HLSGEN_PROJECT
+HLSGEN_CONFIG := $(value CONFIG)
+export HLSGEN_CONFIG
+# make would expand these (running any $(shell ...) in them) to put them in a recipe's environment.
+unexport PROJECT CONFIG
 
 .PHONY: setup test test-fast lint build csim synth cosim export clean
 
@@ -35,11 +47,17 @@ lint:
 	$(VENV)/bin/ruff check hlsgen tests bench
 
 build:
-	$(VENV)/bin/hlsgen build $(CONFIG)
+	$(VENV)/bin/hlsgen build "$$HLSGEN_CONFIG"
 
 csim synth cosim export:
-	@[ -n "$(PROJECT)" ] && [ -f "$(PROJECT)/Makefile" ] || { echo "make $@: error: no built project; run 'hlsgen build $(CONFIG)' first (or pass PROJECT=dir)" >&2; exit 2; }
-	$(MAKE) -C "$(PROJECT)" $@
+	@p="$$HLSGEN_PROJECT"; \
+	case "$$p" in \
+	  "") echo "make $@: error: no built project; run 'hlsgen build CONFIG' first (or pass PROJECT=dir)" >&2; exit 2;; \
+	  *[!A-Za-z0-9._/+-]*|-*) echo "make $@: error: refusing the project path in .hlsgen-last-build (or PROJECT): it contains a character outside [A-Za-z0-9._/+-]; rebuild with 'hlsgen build' (or pass PROJECT=dir)" >&2; exit 2;; \
+	esac; \
+	[ -f "$$p/Makefile" ] || { echo "make $@: error: $$p is not a built project (no Makefile); run 'hlsgen build CONFIG' first (or pass PROJECT=dir)" >&2; exit 2; }; \
+	echo "$(MAKE) -C $$p $@"; \
+	$(MAKE) -C "$$p" $@
 
 clean:
 	rm -rf build .pytest_cache .hlsgen-last-build

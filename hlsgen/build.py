@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsgen.config import Config
-from hlsgen.data import Mnist, load_mnist
+from hlsgen.data import Mnist, load_for
 from hlsgen.errors import ConfigError
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.spec import HardwareSpec, HlsSettings
@@ -60,7 +60,7 @@ def step_estimate(state: BuildState) -> BuildState:
 
 
 def step_data(state: BuildState) -> BuildState:
-    return replace(state, data=load_mnist(state.cfg.data.path))
+    return replace(state, data=load_for(state.cfg.data.path, state.cfg.input_shape))
 
 
 def step_train(state: BuildState) -> BuildState:

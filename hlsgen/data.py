@@ -61,6 +61,25 @@ def input_codes(input_t: FixedType, images: np.ndarray) -> np.ndarray:
     return codes.astype(input_t.code_dtype, copy=False)
 
 
+def check_input_shape(data: Mnist, input_shape) -> None:
+    """Raise DataError unless the config's ``model.input_shape`` is the shape of one image as the network
+    receives it (``(28, 28, 1)`` for MNIST: the images with a channel axis); called right after loading,
+    before any training."""
+    expected = (*data.x_train.shape[1:], 1)
+    given = tuple(input_shape)
+    if given != expected:
+        raise DataError(f"model.input_shape: {list(given)} does not match the data: {data.source} has images of "
+                        f"shape {list(expected)} (height, width, channels); set model.input_shape: {list(expected)}")
+
+
+def load_for(path: str | Path | None, input_shape) -> Mnist:
+    """:func:`load_mnist`, then :func:`check_input_shape`: what every command that trains or evaluates a
+    config loads its data with."""
+    data = load_mnist(path)
+    check_input_shape(data, input_shape)
+    return data
+
+
 def load_mnist(path: str | Path | None = None) -> Mnist:
     """Load MNIST from ``path``, else ``$HLSGEN_DATA``, else Keras' downloader.
 
@@ -86,12 +105,20 @@ def load_mnist(path: str | Path | None = None) -> Mnist:
 
 
 def _load_path(path: Path, origin: str) -> Mnist:
+    if not str(path).isprintable():  # a newline would break the one-line error contract everywhere
+        shown = repr(str(path))
+        raise DataError(f"{shown[:60]}{'...' if len(shown) > 60 else ''}: MNIST path (from {origin}) contains "
+                        "control characters")
     if not path.exists():
         raise DataError(f"{path}: MNIST file not found (from {origin}); {_HOW}")
     if path.is_dir():
         return _validated(_read_idx_folder(path), str(path))
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file holds one bare array
+            raise DataError(f"{path}: a single .npy array (shape {getattr(loaded, 'shape', '?')}), not an .npz "
+                            f"archive of x_train, y_train, x_test, y_test (from {origin}); {_HOW}")
+        with loaded as npz:
             missing = [k for k in _IDX_NAMES if k not in npz.files]
             if missing:
                 raise DataError(f"{path}: not a Keras mnist.npz: missing {', '.join(missing)} "
@@ -99,8 +126,9 @@ def _load_path(path: Path, origin: str) -> Mnist:
             arrays = {k: npz[k] for k in _IDX_NAMES}
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path}: cannot read as .npz ({err}); {_HOW}") from None
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as err:
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise DataError(f"{path}: cannot read as .npz ({reason}); {_HOW}") from None
     return _validated(arrays, str(path))
 
 

@@ -23,7 +23,7 @@ ALLOWED = {
     "hls": {"fixed", "spec", "golden", "data"},
     "verify": {"fixed", "spec", "golden", "outdir"},
     "synth": {"fixed", "config"},
-    "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train"},
+    "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth"},
 }
 # Single modules with one more dependency than their package: lowering turns a config into a spec.
 MODULE_ALLOWED = {"hlsgen.spec.lower": {"config"}}

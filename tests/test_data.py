@@ -129,3 +129,61 @@ def test_input_codes_are_the_float_values_converted(text):
     pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
     np.testing.assert_array_equal(input_codes(t, pixels), t.quantize(to_float(pixels).astype(np.float64)))
     assert input_codes(t, pixels).shape == (1, 16, 16, 1)
+
+
+# ------------------------------------------------------------------------------ issue 12
+
+def test_npy_file_is_a_one_line_data_error(tmp_path, monkeypatch):
+    """HLSGEN_DATA pointing at a .npy file once gave a TypeError traceback."""
+    np.save(tmp_path / "x.npy", np.zeros((3, 28, 28), np.uint8))
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "x.npy"))
+    with pytest.raises(DataError, match=r"x\.npy: a single \.npy array \(shape \(3, 28, 28\)\), not an \.npz "
+                       r"archive of x_train, y_train, x_test, y_test \(from HLSGEN_DATA\)") as info:
+        load_mnist()
+    assert "\n" not in str(info.value)
+
+
+def test_npy_through_the_cli_exit_2(tmp_path):
+    """`hlsgen build` with HLSGEN_DATA at a .npy: one line, exit 2 (the data is read before training)."""
+    import os
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "x.npy", np.zeros((3, 28, 28), np.uint8))
+    config = Path(__file__).resolve().parents[1] / "configs" / "mnist.yaml"
+    env = dict(os.environ, HLSGEN_DATA=str(tmp_path / "x.npy"), TF_CPP_MIN_LOG_LEVEL="3")
+    res = subprocess.run([sys.executable, "-m", "hlsgen.cli", "build", str(config), "--output", "prj"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("hlsgen: error: ")
+    assert "a single .npy array" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
+
+
+def test_pickled_or_odd_npz_contents_are_data_errors(tmp_path):
+    np.savez(tmp_path / "obj.npz", x_train=np.array([{"a": 1}], dtype=object), y_train=np.zeros(1),
+             x_test=np.zeros(1), y_test=np.zeros(1))
+    with pytest.raises(DataError, match=r"obj\.npz: cannot read as \.npz"):
+        load_mnist(tmp_path / "obj.npz")
+
+
+def test_control_characters_in_data_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "a\nb.npz"))
+    with pytest.raises(DataError, match="contains control characters") as info:
+        load_mnist()
+    assert "\n" not in str(info.value)
+
+
+def test_check_input_shape(tmp_path):
+    from hlsgen.data import Mnist, check_input_shape
+
+    arrays = fake_arrays()
+    data = Mnist(**arrays, source="m.npz")
+    check_input_shape(data, (28, 28, 1))
+    check_input_shape(data, [28, 28, 1])
+    for shape in ([32, 32, 1], [28, 28, 3], [784], [28, 28]):
+        with pytest.raises(DataError) as info:
+            check_input_shape(data, shape)
+        assert str(info.value) == (f"model.input_shape: {list(shape)} does not match the data: m.npz has images of "
+                                   "shape [28, 28, 1] (height, width, channels); set model.input_shape: [28, 28, 1]")

@@ -1,5 +1,6 @@
 """The YAML config: loading into a frozen :class:`Config` (:mod:`.loader`), the layer schema
-(:mod:`.schema`), value checks (:mod:`.checks`) and the precision rules (:mod:`.precision`)."""
+(:mod:`.schema`), value checks (:mod:`.checks`), the precision rules (:mod:`.precision`), names that must not collide
+(:mod:`.names`) and safe YAML reading (:mod:`.yamlfile`)."""
 
 from hlsgen.config.loader import (
     Config,
@@ -10,9 +11,9 @@ from hlsgen.config.loader import (
     TrainConfig,
     config_from_dict,
     load_config,
-    quote_types,
 )
 from hlsgen.config.precision import LayerPrecision
+from hlsgen.config.yamlfile import quote_types
 
 __all__ = ["Config", "DataConfig", "HlsConfig", "LayerConfig", "LayerPrecision", "SoftmaxConfig", "TrainConfig",
            "config_from_dict", "load_config", "quote_types"]

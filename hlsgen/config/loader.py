@@ -18,15 +18,26 @@ from typing import Any
 
 import yaml
 
-from hlsgen.config.checks import choice, integer, mapping, merge, number, parse_type, unknown_keys
+from hlsgen.config.checks import (
+    choice,
+    finite_everywhere,
+    integer,
+    mapping,
+    merge,
+    number,
+    parse_type,
+    safe_path,
+    show,
+    unknown_keys,
+)
+from hlsgen.config.names import check_layer_collisions, check_top_name
 from hlsgen.config.precision import LayerPrecision, parse_precision
 from hlsgen.config.schema import (
     ACTIVATIONS,
-    LAYER_SCHEMAS,
-    SUPPORTED_TYPES,
-    infer_output_shape,
-    normalize_layer_args,
+    LayerConfig,
+    parse_model,
 )
+from hlsgen.config.yamlfile import read_yaml
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType
 from hlsgen.fixed.bits import ceillog2
@@ -36,13 +47,12 @@ IO_TYPES = ("io_stream", "io_parallel")
 STRATEGIES = ("Resource", "Latency")
 BACKENDS = ("Vitis",)
 OPTIMIZERS = ("adadelta", "adam", "sgd", "rmsprop")
-_C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_C_KEYWORDS = frozenset(
-    "auto break case char const continue default do double else enum extern float for goto if int long "
-    "register return short signed sizeof static struct switch typedef union unsigned void volatile while "
-    "class namespace template typename bool true false new delete this operator private public protected "
-    "virtual".split()
-)
+#: Largest seed: Keras' set_random_seed takes 0..2**32 - 1.
+MAX_SEED = 2**32 - 1
+MAX_EPOCHS = 10**6
+MAX_BATCH = 2**24
+MAX_REUSE = 2**24
+MAX_TABLE_SIZE = 2**16
 
 # Defaults that the resolved config spells out (`hlsgen check` prints them all).
 DEFAULTS: dict[str, Any] = {
@@ -80,25 +90,6 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 _TOP_KEYS = ("name", "seed", "data", "model", "train", "precision", "hls", "output_dir")
-
-
-@dataclass(frozen=True)
-class LayerConfig:
-    """One Keras layer: its type, name, normalized Keras arguments and shapes (channels-last)."""
-
-    type: str
-    name: str
-    args: Mapping[str, Any]
-    input_shape: tuple[int, ...]
-    output_shape: tuple[int, ...]
-
-    @property
-    def activation(self) -> str:
-        return self.args.get("activation", "linear")
-
-    @property
-    def has_weights(self) -> bool:
-        return self.type in ("Conv2D", "Dense")
 
 
 @dataclass(frozen=True)
@@ -192,32 +183,10 @@ def _thaw(obj: Any) -> Any:
 
 # --------------------------------------------------------------------------- loading
 
-# An unquoted type inside a YAML flow mapping, `{result: ap_fixed<8,3,AP_RND,AP_SAT>}`, would be split
-# at its commas by YAML. Quote every bare type spelling first; columns shift, line numbers do not.
-_BARE_TYPE = re.compile(r"""(?<!["'\w])((?:ap_)?u?(?:fixed|int)<[^<>\n"']*>)""")
-
-
-def quote_types(text: str) -> str:
-    """Put double quotes around each unquoted ``ap_fixed<...>``-style type in YAML text."""
-    return _BARE_TYPE.sub(r'"\1"', text)
-
-
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file; raises ConfigError with a one-line message."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read config: {err}") from None
-    try:
-        raw = yaml.safe_load(quote_types(text))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{path}: expected a YAML mapping at the top level, got {type(raw).__name__}")
     return config_from_dict(raw, source=path)
@@ -229,19 +198,22 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
     for key in ("name", "model"):
         if key not in raw:
             raise ConfigError(f"{key}: required key is missing")
-    name = raw["name"]
-    if not isinstance(name, str) or not _C_IDENT.match(name) or name in _C_KEYWORDS:
-        raise ConfigError(f"name: {name!r} is not a C identifier (it names the HLS top function)")
-    seed = integer("seed", raw.get("seed", DEFAULTS["seed"]), minimum=0)
+    finite_everywhere("", raw)
+    name = check_top_name(raw["name"])
+    seed = integer("seed", raw.get("seed", DEFAULTS["seed"]), minimum=0, maximum=MAX_SEED)
 
     data_raw = merge(DEFAULTS["data"], mapping("data", raw.get("data")))
     unknown_keys("data", data_raw, DEFAULTS["data"])
     choice("data.dataset", data_raw["dataset"], ("mnist",))
-    if data_raw["path"] is not None and not isinstance(data_raw["path"], str):
-        raise ConfigError(f"data.path: expected a file or folder path, got {data_raw['path']!r}")
-    data = DataConfig(data_raw["dataset"], Path(data_raw["path"]) if data_raw["path"] else None)
+    data_path = data_raw["path"]
+    if data_path is not None and (not isinstance(data_path, str) or not data_path.isprintable()
+                                  or len(data_path) > 4096):
+        raise ConfigError(f"data.path: expected a file or folder path (printable characters, at most 4096), "
+                          f"got {show(data_path)}")
+    data = DataConfig(data_raw["dataset"], Path(data_path) if data_path else None)
 
-    input_shape, layers = _parse_model(mapping("model", raw["model"]))
+    input_shape, layers = parse_model(mapping("model", raw["model"]))
+    check_layer_collisions(name, [lc.name for lc in layers])
     train = _parse_train(mapping("train", raw.get("train")))
     prec_raw = mapping("precision", raw.get("precision"))
     unknown_keys("precision", prec_raw, DEFAULTS["precision"])
@@ -255,7 +227,8 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
 
     output_dir = raw.get("output_dir", f"build/{name}")
     if not isinstance(output_dir, str) or not output_dir.strip():
-        raise ConfigError(f"output_dir: expected a directory path, got {output_dir!r}")
+        raise ConfigError(f"output_dir: expected a directory path, got {show(output_dir)}")
+    safe_path("output_dir", output_dir)
 
     resolved = {
         "name": name,
@@ -288,63 +261,12 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
     )
 
 
-def _parse_model(model: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[LayerConfig, ...]]:
-    unknown_keys("model", model, ("input_shape", "layers"))
-    shape = model.get("input_shape")
-    if (not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3)
-            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
-        raise ConfigError(f"model.input_shape: expected [height, width, channels] or [features] "
-                          f"of positive integers, got {shape!r}")
-    layers_raw = model.get("layers")
-    if not isinstance(layers_raw, list) or not layers_raw:
-        raise ConfigError("model.layers: expected a non-empty list of layers")
-    current = tuple(shape)
-    layers: list[LayerConfig] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(layers_raw):
-        where = f"model.layers[{i}]"
-        entry = mapping(where, entry)
-        ltype = entry.get("type")
-        if ltype not in LAYER_SCHEMAS:
-            raise ConfigError(f"{where}.type: unsupported layer type {ltype!r}; supported: "
-                              f"{', '.join(SUPPORTED_TYPES)}")
-        lname = entry.get("name")
-        if not isinstance(lname, str) or not _C_IDENT.match(lname) or lname in _C_KEYWORDS:
-            raise ConfigError(f"{where}.name: {lname!r} is not a C identifier (layer names become C++ names)")
-        if lname in seen:
-            raise ConfigError(f"{where}.name: layer name '{lname}' is used twice")
-        seen.add(lname)
-        where = f"model.layers[{i}] ({lname})"
-        args = normalize_layer_args(where, ltype, {k: v for k, v in entry.items() if k not in ("type", "name")})
-        out_shape = infer_output_shape(where, ltype, args, current)
-        layers.append(LayerConfig(ltype, lname, MappingProxyType(args), current, out_shape))
-        current = out_shape
-    _check_layer_order(layers)
-    return tuple(shape), tuple(layers)
-
-
-def _check_layer_order(layers: list[LayerConfig]) -> None:
-    for i, layer in enumerate(layers):
-        where = f"model.layers[{i}] ({layer.name})"
-        if layer.type == "BatchNormalization":
-            prev = layers[i - 1] if i else None
-            if prev is None or not prev.has_weights or prev.activation != "linear":
-                raise ConfigError(f"{where}: BatchNormalization is folded into the preceding layer, which "
-                                  "must be a Conv2D or Dense with activation linear")
-        is_softmax = layer.activation == "softmax"
-        if is_softmax and any(later.type != "Dropout" for later in layers[i + 1:]):
-            raise ConfigError(f"{where}.activation: softmax is supported only as the network's last operation")
-    if len(layers[-1].output_shape) != 1:
-        raise ConfigError(f"model.layers: the network must end in a flat output (add Flatten/Dense); "
-                          f"it ends with shape {list(layers[-1].output_shape)}")
-
-
 def _parse_train(train_raw: Mapping[str, Any]) -> TrainConfig:
     t = merge(DEFAULTS["train"], train_raw)
     unknown_keys("train", t, DEFAULTS["train"])
     return TrainConfig(
-        epochs=integer("train.epochs", t["epochs"], minimum=1),
-        batch_size=integer("train.batch_size", t["batch_size"], minimum=1),
+        epochs=integer("train.epochs", t["epochs"], minimum=1, maximum=MAX_EPOCHS),
+        batch_size=integer("train.batch_size", t["batch_size"], minimum=1, maximum=MAX_BATCH),
         optimizer=choice("train.optimizer", t["optimizer"], OPTIMIZERS),
         learning_rate=number("train.learning_rate", t["learning_rate"]),
     )
@@ -353,7 +275,7 @@ def _parse_train(train_raw: Mapping[str, Any]) -> TrainConfig:
 def _parse_softmax(raw: Mapping[str, Any], implementation: str) -> SoftmaxConfig:
     s = merge(DEFAULTS["precision"]["softmax"], raw)
     unknown_keys("precision.softmax", s, DEFAULTS["precision"]["softmax"])
-    size = integer("precision.softmax.table_size", s["table_size"], minimum=2)
+    size = integer("precision.softmax.table_size", s["table_size"], minimum=2, maximum=MAX_TABLE_SIZE)
     if size & (size - 1):
         raise ConfigError(f"precision.softmax.table_size: must be a power of two (hls4ml indexes the "
                           f"tables with the input's top bits), got {size}")
@@ -371,8 +293,8 @@ def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
     unknown_keys("hls", h, DEFAULTS["hls"])
     backend = choice("hls.backend", h["backend"], BACKENDS)
     part = h["part"]
-    if not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9_\-.]+", part):
-        raise ConfigError(f"hls.part: expected an FPGA part name such as 'xc7z020clg400-1', got {part!r}")
+    if not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9_\-.]{1,64}", part):
+        raise ConfigError(f"hls.part: expected an FPGA part name such as 'xc7z020clg400-1', got {show(part)}")
     clock = number("hls.clock_period", h["clock_period"])
     io_type = choice("hls.io_type", h["io_type"], IO_TYPES)
     strategy = choice("hls.strategy", h["strategy"], STRATEGIES)
@@ -381,10 +303,11 @@ def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
     if isinstance(rf_raw, int) and not isinstance(rf_raw, bool):
         rf_raw = {"default": rf_raw}
     rf_raw = mapping("hls.reuse_factor", rf_raw)
-    rf_default = integer("hls.reuse_factor.default", rf_raw.get("default", 1), minimum=1)
+    rf_default = integer("hls.reuse_factor.default", rf_raw.get("default", 1), minimum=1, maximum=MAX_REUSE)
     compute = [lc.name for lc in layers if lc.has_weights]
     unknown_keys("hls.reuse_factor", rf_raw, ["default", *compute])
-    reuse = {n: integer(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1) for n in compute}
+    reuse = {n: integer(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1, maximum=MAX_REUSE)
+             for n in compute}
     hls = HlsConfig(backend, part, clock, io_type, strategy, rf_default, MappingProxyType(reuse))
     resolved = {
         "backend": backend, "part": part, "clock_period": h["clock_period"], "io_type": io_type,

@@ -8,10 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hlsgen.config.checks import mapping, merge, parse_type, unknown_keys
+from hlsgen.config.checks import mapping, merge, parse_type, show_key, unknown_keys
 from hlsgen.config.schema import PRECISION_KEYS
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType, Overflow
+from hlsgen.fixed.types import MAX_WIDTH
+
+#: Most fraction bits (W - I) of a weight or bias type. QKeras' quantizer returns
+#: ``x + stop_gradient(xq - x)`` in float32, which is exact only while |x| < 2**(24 - (W - I)); beyond,
+#: the weight lands off the type's grid or outside it (``ap_fixed<8,-20>``: any |w| >= 1/16 came out as
+#: code 128). With at most 16 fraction bits every float weight below 256 in magnitude is exact.
+MAX_WEIGHT_FRAC = 16
 
 if TYPE_CHECKING:
     from hlsgen.config import LayerConfig
@@ -37,13 +44,15 @@ def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]
     default_raw = merge(defaults, mapping("precision.default", prec_raw.get("default")))
     unknown_keys("precision.default", default_raw, ("weight", "bias", "result", "accum"))
     default = {k: parse_type(f"precision.default.{k}", v) for k, v in default_raw.items()}
+    for key, t in default.items():
+        _check_quantizable(f"precision.default.{key}", key, t)
     overrides = mapping("precision.layers", prec_raw.get("layers"))
     names = [lc.name for lc in layers]
     for lname, entry in overrides.items():
         if lname not in names:
-            close = difflib.get_close_matches(str(lname), names, n=1)
+            close = difflib.get_close_matches(str(lname)[:60], names, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; layers: {', '.join(names)}"
-            raise ConfigError(f"precision.layers.{lname}: no layer of that name{hint}")
+            raise ConfigError(f"precision.layers.{show_key(lname)}: no layer of that name{hint}")
         layer = layers[names.index(lname)]
         allowed = PRECISION_KEYS[layer.type]
         entry = mapping(f"precision.layers.{lname}", entry)
@@ -61,12 +70,15 @@ def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]
             continue
         where = f"precision.layers.{layer.name}"
         given = {k: parse_type(f"{where}.{k}", v) for k, v in mapping(where, overrides.get(layer.name)).items()}
+        for key, t in given.items():
+            _check_quantizable(f"{where}.{key}", key, t)
         if layer.type == "MaxPooling2D":
             result = given.get("result", current)  # a max of codes needs no new type
             lp = LayerPrecision(input=current, result=result)
         elif layer.type == "AveragePooling2D":
             pool = layer.args["pool_size"][0] * layer.args["pool_size"][1]
-            accum = given.get("accum") or avgpool_accum(current, pool)
+            accum = given.get("accum") or _derived(f"{where}.accum", f"input {current}, {pool} values",
+                                                    avgpool_accum, current, pool)
             if "accum" in given and (accum.frac < current.frac or accum.overflow is not Overflow.WRAP):
                 raise ConfigError(f"{where}.accum: {accum} must keep the input's {current.frac} fraction bits and "
                                   "wrap (AP_WRAP): io_stream and io_parallel round and saturate the sum differently")
@@ -82,7 +94,8 @@ def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]
             accum = given.get("accum") or default.get("accum")
             derived = accum is None
             if derived:
-                accum = derive_accum(current, weight, bias, fan_in(layer))
+                accum = _derived(f"{where}.accum", f"input {current}, weight {weight}, bias {bias}, "
+                                 f"{fan_in(layer)} products", derive_accum, current, weight, bias, fan_in(layer))
             lp = LayerPrecision(input=current, result=given.get("result", default["result"]), weight=weight,
                                 bias=bias, accum=accum, accum_derived=derived)
         precision[layer.name] = lp
@@ -90,6 +103,29 @@ def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]
                                 if getattr(lp, k) is not None}
         current = lp.result
     return precision, resolved
+
+
+def _check_quantizable(where: str, key: str, t: FixedType) -> None:
+    """Types that QKeras quantizes in training (weight, bias, result) must be ones it can express."""
+    if key == "accum":
+        return
+    if key in ("weight", "bias") and t.frac > MAX_WEIGHT_FRAC:
+        raise ConfigError(f"{where}: {t} has {t.frac} fraction bits (W - I); weights and biases may have at most "
+                          f"{MAX_WEIGHT_FRAC}: QKeras computes them in float32, where a weight of magnitude "
+                          f"{2.0 ** (24 - t.frac):g} or more would quantize off the type's grid; raise I")
+    if t.signed and t.width < 2:
+        raise ConfigError(f"{where}: {t}: QKeras quantizes a 1-bit signed type to +-1; use width >= 2")
+
+
+def _derived(where: str, detail: str, derive, *args) -> FixedType:
+    """``derive(*args)``, the derived accumulator, or a ConfigError naming ``where`` when it is wider
+    than the MAX_WIDTH bits the golden model holds in int64 (``detail``: the types it comes from)."""
+    try:
+        return derive(*args)
+    except ValueError:
+        raise ConfigError(f"{where}: the derived accumulator (every sum exact) would be wider than the "
+                          f"{MAX_WIDTH} bits supported ({detail}); narrow the input type (the previous "
+                          "layer's result) or the weight or bias type, or give accum") from None
 
 
 def fan_in(layer: LayerConfig) -> int:

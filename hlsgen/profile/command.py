@@ -17,7 +17,7 @@ import yaml
 
 from hlsgen import golden
 from hlsgen.config import Config
-from hlsgen.data import input_codes, load_mnist, to_float
+from hlsgen.data import input_codes, load_for, to_float
 from hlsgen.errors import UsageError
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.profile.ranges import (
@@ -79,7 +79,7 @@ def profile_command(cfg: Config, images: int = 2000, test_images: int | None = N
     check_replaceable(target, force)
     _check_apply(apply, force)
     raw = raw_config(cfg)
-    data = load_mnist(cfg.data.path)
+    data = load_for(cfg.data.path, cfg.input_shape)
     float_model, hw_spec, hw_source, metrics = _models(cfg, data, epochs)
 
     start = time.perf_counter()

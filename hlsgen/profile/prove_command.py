@@ -43,7 +43,7 @@ def _project_inputs(project: Path, spec: HardwareSpec) -> np.ndarray | None:
 
 def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
     from hlsgen.config import load_config
-    from hlsgen.data import input_codes, load_mnist
+    from hlsgen.data import input_codes, load_for
     from hlsgen.spec.lower import build_spec
     from hlsgen.train.cache import cached_training
 
@@ -53,7 +53,7 @@ def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
         raise UsageError(f"{path}: no training of this config in {train}; run 'hlsgen build {path}' (or 'hlsgen "
                          "train') first, or prove a built project directory")
     spec = build_spec(cfg, HardwareSpec.load(train).codes())
-    data = load_mnist(cfg.data.path)
+    data = load_for(cfg.data.path, cfg.input_shape)
     return spec, input_codes(spec.input_t, data.x_test)
 
 

@@ -21,7 +21,7 @@ from qkeras.utils import load_qmodel
 
 from hlsgen import golden
 from hlsgen.config import Config
-from hlsgen.data import Mnist, input_codes, load_mnist, to_float
+from hlsgen.data import Mnist, input_codes, load_for, to_float
 from hlsgen.fixed import FixedType
 from hlsgen.names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
 from hlsgen.outdir import atomic_output_dir, check_replaceable
@@ -252,7 +252,7 @@ def train_command(cfg: Config, output: Path | None = None, epochs: int | None = 
     (qat_model.h5, float_model.h5, spec.json + weights.npz, config.yaml, metrics.json)."""
     target = Path(output or cfg.output_dir) / "train"
     check_replaceable(target, force)  # fail before spending minutes on training
-    data = load_mnist(cfg.data.path)
+    data = load_for(cfg.data.path, cfg.input_shape)
     start = time.perf_counter()
     result = train_models(cfg, data, epochs=epochs, verbose=verbose)
     metrics = result.metrics

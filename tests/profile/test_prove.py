@@ -67,7 +67,8 @@ def test_dense_bound_and_witness_by_hand():
     # Largest: x = (3, 0) -> 9/4 + 1 = 3.25; smallest: x = (0, 3) -> -6/4 + 1 = -0.5. In the accumulator
     # ap_fixed<12,8> (LSB 1/16): codes -8 and 52, which need 7 of its 12 bits (headroom 5). The result type
     # ap_fixed<4,2> holds [-2, 1.75]: the top overflows, at the weights' sign pattern (3, 0).
-    x_t, w_t, acc_t, out_t = T("ap_ufixed<2,0>"), T("ap_fixed<4,4>"), T("ap_fixed<12,8>"), T("ap_fixed<4,2,AP_TRN,AP_SAT>")
+    x_t, w_t, acc_t = T("ap_ufixed<2,0>"), T("ap_fixed<4,4>"), T("ap_fixed<12,8>")
+    out_t = T("ap_fixed<4,2,AP_TRN,AP_SAT>")
     stage = Stage("d", "dense", (2,), (1,), x_t, out_t, w_t, w_t, acc_t, np.array([[3], [-2]]), np.array([1]))
     spec = HardwareSpec("t", (2,), x_t, (stage,))
     accum, result = analyse(spec, np.zeros((1, 2), np.int64), np.full((1, 2), 3))
