@@ -1,7 +1,7 @@
 """``hlsgen build``: config -> trained model (or the cached one) -> spec -> Vitis HLS project.
 
 The build is a list of steps, each ``step(state) -> state`` (FINN's shape): estimate -> data ->
-train or reuse -> lower -> emit -> test vectors -> normalise. A step returns a new state and never
+train or reuse -> lower -> emit -> test vectors -> prove -> normalise. A step returns a new state and never
 changes the one it was given. The project directory holds hls4ml's output, our testbench, Makefile
 and tb_data, the spec (``spec.json`` + ``weights.npz``) and the training it came from (``train/``),
 so it can be re-verified without TensorFlow. It is written into a temporary sibling and renamed
@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class BuildState:
     codes: Codes | None = None  # the trained integer weights, from training or the cache
     spec: HardwareSpec | None = None
     settings: HlsSettings | None = None
+    hls_model: Any = None  # hls4ml's model of the project (its I/O names and traced layers)
     qkeras_labels: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -91,14 +93,32 @@ def step_lower(state: BuildState) -> BuildState:
 
 
 def step_emit(state: BuildState) -> BuildState:
-    """hls4ml's project, our testbench, Makefile, Unified cfg, the spec and tb_data (the golden model's
-    expected outputs), made byte-identical across builds."""
-    from hlsgen.hls.project import write_project
+    """hls4ml's project, our Makefile, Unified cfg and the spec."""
+    from hlsgen.hls.project import emit_project
+
+    start = time.perf_counter()
+    hls_model = emit_project(state.spec, state.settings, state.work)
+    return replace(state, hls_model=hls_model, timings={**state.timings, "hls4ml": time.perf_counter() - start})
+
+
+def step_test_vectors(state: BuildState) -> BuildState:
+    """tb_data: input codes, the golden model's expected outputs, labels, QKeras' labels; the manifest and
+    the testbench that checks exactly this evidence."""
+    from hlsgen.hls.project import write_test_vectors
 
     x_test, y_test = state.data.x_test[: state.n_test], state.data.y_test[: state.n_test]
     qk = state.qkeras_labels[: len(x_test)] if state.qkeras_labels is not None else None
-    timings = write_project(state.spec, state.work, state.target, x_test, y_test, qk, settings=state.settings)
-    return replace(state, timings={**state.timings, **timings, "images": len(x_test)})
+    start = time.perf_counter()
+    write_test_vectors(state.spec, state.work, state.hls_model, x_test, y_test, qk)
+    return replace(state, timings={**state.timings, "golden": time.perf_counter() - start, "images": len(x_test)})
+
+
+def step_normalise(state: BuildState) -> BuildState:
+    """hls4ml's files made byte-identical across builds (temporary paths, random stamps)."""
+    from hlsgen.hls.project import normalize_project
+
+    normalize_project(state.work, state.target)
+    return state
 
 
 def step_prove(state: BuildState) -> BuildState:
@@ -115,7 +135,7 @@ def step_prove(state: BuildState) -> BuildState:
 
 
 PREPARE: tuple[Step, ...] = (step_estimate, step_data)  # before anything is written
-STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit, step_prove)
+STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit, step_test_vectors, step_prove, step_normalise)
 
 
 def build_command(cfg: Config, output: Path | None = None, force: bool = False, epochs: int | None = None,

@@ -56,7 +56,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("csim", help="run the project's C simulation (make csim) and compare with the golden model")
     p.add_argument("project", help="project directory written by hlsgen build")
-    p.add_argument("-n", "--images", type=int, default=0, help="first N test images only (default: all)")
+    p.add_argument("-n", "--images", type=int, help="first N test images only (default: all)")
     p.add_argument("--trace", action="store_true", help="trace every layer and name the first that differs")
     p.set_defaults(func=_cmd_csim)
 
@@ -67,7 +67,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare the last C simulation's outputs with the golden model")
     p.add_argument("project", help="project directory written by hlsgen build")
     p.add_argument("--trace", action="store_true", help="also compare the per-layer trace (TRACE=1 runs)")
+    p.add_argument("--run-id", help="accept only the output of this run (make csim passes its own)")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("prove", help="prove which casts cannot overflow for any input in range; witnesses for "
+                       "the others")
+    p.add_argument("target", help="a project directory written by hlsgen build, or a config (its cached training)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (keys documented in README)")
+    p.set_defaults(func=_cmd_prove)
 
     p = sub.add_parser("estimate", help="pre-synthesis estimate: MACs, multipliers, memory, BRAM and latency bounds")
     p.add_argument("config", help="YAML config file")
@@ -96,10 +103,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     _positive("--epochs", args.epochs)
+    _output_path(args.output)
     from hlsgen.train import train_command
 
     train_command(cfg, Path(args.output) if args.output else None, args.epochs, args.force)
     return 0
+
+
+def _output_path(output: str | None) -> None:
+    """Refuse a bad --output before TensorFlow is even imported."""
+    if output:
+        from hlsgen.outdir import validate_output_path
+
+        validate_output_path(output)
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -132,6 +148,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     _positive("--images", args.images)
     _positive("--test-images", args.test_images)
     _positive("--epochs", args.epochs)
+    _output_path(args.output)
     if not 0.0 <= args.saturation < 1.0:
         from hlsgen.errors import UsageError
 
@@ -144,12 +161,41 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_csim(args: argparse.Namespace) -> int:
-    from hlsgen.hls.runner import run_make
+    """make csim (the simulation only), then the comparison in-process: 0 every requested image
+    bit-exact, 1 a mismatch, 2 bad project files or no output, 3 no compiler (nor Vitis HLS)."""
+    import shutil
+    import signal
+    import uuid
+
+    from hlsgen.errors import UsageError, VerificationError
+    from hlsgen.hls.runner import require, run_make
     from hlsgen.outdir import require_project
+    from hlsgen.verify.compare import compare_project
+    from hlsgen.verify.evidence import Manifest, NoOutputError
 
     project = require_project(args.project, "Makefile", "spec.json")
-    variables = {"N": str(args.images), "TRACE": "1" if args.trace else "0"}
-    return run_make(project, "csim", variables)
+    _positive("-n/--images", args.images)
+    manifest = Manifest.load(project)
+    if args.images is not None and args.images > manifest.images:
+        raise UsageError(f"-n/--images: {args.images}, but {project} has {manifest.images} test images")
+    vitis = (shutil.which("vitis_hls") or shutil.which("vitis-run")) and os.environ.get("HLS_TOOL") != "gxx"
+    if not vitis:
+        cxx = (os.environ.get("CXX") or "g++").split()[0]
+        require(cxx, "for the C simulation (or Vitis HLS: vitis_hls or vitis-run)")
+    run_id = uuid.uuid4().hex
+    variables = {"N": str(args.images or 0), "TRACE": "1" if args.trace else "0", "RUN_ID": run_id,
+                 "HLSGEN_COMPARE": "0"}
+    status = run_make(project, "csim", variables)
+    if status in (130, -signal.SIGINT):
+        raise KeyboardInterrupt
+    try:
+        compare_project(project, trace=args.trace, run_id=run_id)
+    except NoOutputError:
+        raise UsageError(f"{project}: 'make csim' failed (exit {status}) before the simulation wrote any output; "
+                         "see the errors above") from None
+    if status != 0:
+        raise VerificationError(f"{project}: 'make csim' exited {status} although every image compared bit-exact")
+    return 0
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -169,8 +215,14 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from hlsgen.verify.compare import compare_project
 
-    compare_project(args.project, trace=args.trace)
+    compare_project(args.project, trace=args.trace, run_id=args.run_id)
     return 0
+
+
+def _cmd_prove(args: argparse.Namespace) -> int:
+    from hlsgen.profile.prove_command import prove_command
+
+    return prove_command(args.target, args.json)
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
@@ -205,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return _interrupted()
     except HlsgenError as err:
+        if _caused_by_interrupt(err):
+            return _interrupted()
         if args.debug:
             raise
         print(f"hlsgen: error: {err}", file=sys.stderr)
@@ -213,9 +269,32 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `hlsgen ... | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("hlsgen: interrupted", file=sys.stderr)
-        return 130
+    except Exception as err:
+        # TensorFlow turns a Ctrl-C during import or training into a SystemError (or other) whose cause
+        # or context is the KeyboardInterrupt: still an interrupt, not a traceback
+        if _caused_by_interrupt(err):
+            return _interrupted()
+        raise
+
+
+def _caused_by_interrupt(err: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in ``err``'s chain of causes and contexts."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        todo += [e.__cause__, e.__context__]
+    return False
+
+
+def _interrupted() -> int:
+    print("hlsgen: interrupted", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "none")
 IO_TYPES = ("io_stream", "io_parallel")
 STRATEGIES = ("Resource", "Latency")
 BACKENDS = ("Vitis",)
+TRAIN_INITS = ("float", "scratch")
 OPTIMIZERS = ("adadelta", "adam", "sgd", "rmsprop")
 #: Largest seed: Keras' set_random_seed takes 0..2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -58,7 +59,9 @@ MAX_TABLE_SIZE = 2**16
 DEFAULTS: dict[str, Any] = {
     "seed": 1,
     "data": {"dataset": "mnist", "path": None},
-    "train": {"epochs": 12, "batch_size": 128, "optimizer": "adadelta", "learning_rate": 1.0},
+    # init: float = QAT fine-tunes the trained float model's weights (measured better than from scratch);
+    # scratch = QAT from random weights (seeded)
+    "train": {"epochs": 12, "batch_size": 128, "optimizer": "adadelta", "learning_rate": 1.0, "init": "float"},
     "precision": {
         "input": "ap_ufixed<8,0>",
         "default": {
@@ -123,6 +126,7 @@ class TrainConfig:
     batch_size: int
     optimizer: str
     learning_rate: float
+    init: str = "float"
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,7 @@ def _parse_train(train_raw: Mapping[str, Any]) -> TrainConfig:
         batch_size=integer("train.batch_size", t["batch_size"], minimum=1, maximum=MAX_BATCH),
         optimizer=choice("train.optimizer", t["optimizer"], OPTIMIZERS),
         learning_rate=number("train.learning_rate", t["learning_rate"]),
+        init=choice("train.init", t["init"], TRAIN_INITS),
     )
 
 

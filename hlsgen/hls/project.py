@@ -3,9 +3,9 @@ the spec, made byte-identical across builds."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +16,31 @@ from hlsgen.data import input_codes
 from hlsgen.hls import convert
 from hlsgen.hls.templates import render
 from hlsgen.hls.testbench import testbench_source, write_codes
-from hlsgen.spec import HardwareSpec
+from hlsgen.spec import HardwareSpec, HlsSettings
 
 
-def write_project(spec: HardwareSpec, project: Path, final: Path, test_images: np.ndarray,
-                  labels: np.ndarray, qkeras_labels: np.ndarray | None) -> dict[str, Any]:
-    """hls4ml's project plus our testbench, Makefile, tb_data and spec into ``project``."""
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    hls_model = convert.convert(spec, project)
+def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
+    """hls4ml's project (every type checked against the spec), our Makefile and Unified cfg, and the spec
+    into ``project``; returns the hls4ml model (the testbench reads its I/O names and traced layers)."""
+    hls_model = convert.convert(spec, settings, project)
     convert.check_types(spec, hls_model)
     hls_model.write()
-    timings["hls4ml"] = time.perf_counter() - start
     keras_file = project / "keras_model.keras"
     if keras_file.exists():
         keras_file.unlink()  # a zip with timestamps; spec.json + weights.npz describe the model exactly
-    (project / f"{spec.name}_test.cpp").write_text(testbench_source(spec, hls_model))
     (project / "Makefile").write_text(render("Makefile", top=spec.name, hlsgen=_hlsgen_executable()))
     (project / "hls_config.cfg").write_text(render(
-        "hls_config.cfg", top=spec.name, part=spec.hls["part"], clock=spec.hls["clock_period"]))
+        "hls_config.cfg", top=spec.name, part=settings.part, clock=settings.clock_ns))
     spec.save(project)
+    return hls_model
 
-    start = time.perf_counter()
+
+def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, test_images: np.ndarray, labels: np.ndarray,
+                       qkeras_labels: np.ndarray | None) -> None:
+    """tb_data (input codes, the golden model's expected output codes, labels, QKeras' labels), its
+    manifest, and the testbench, which has the manifest's image count and build id compiled in."""
     codes = input_codes(spec.input_t, test_images)
     expected = golden.run(spec, codes).output
-    timings["golden"] = time.perf_counter() - start
     tb = project / "tb_data"
     tb.mkdir(exist_ok=True)
     for stale in tb.iterdir():
@@ -50,8 +50,35 @@ def write_project(spec: HardwareSpec, project: Path, final: Path, test_images: n
     np.savetxt(tb / "labels.txt", labels, fmt="%d")
     if qkeras_labels is not None:
         np.savetxt(tb / "qkeras_labels.txt", qkeras_labels, fmt="%d")
+    widths = {"inputs.txt": codes[0].size if len(codes) else 0, "expected.txt": expected[0].size if len(codes) else 0,
+              "labels.txt": 1, "qkeras_labels.txt": 1}
+    manifest = write_manifest(tb, spec_stamp(project), len(codes), widths)
+    (project / f"{spec.name}_test.cpp").write_text(
+        testbench_source(spec, hls_model, images=len(codes), build=manifest["build"]))
+
+
+def normalize_project(project: Path, final: Path) -> None:
+    """hls4ml's files made byte-identical across builds (:func:`normalize_hls4ml_output`)."""
     normalize_hls4ml_output(project, final, spec_stamp(project))
-    return timings
+
+
+MANIFEST = "manifest.json"  # read by hlsgen/verify/evidence.py (same format number)
+MANIFEST_FORMAT = 1
+TB_FILES = ("inputs.txt", "expected.txt", "labels.txt", "qkeras_labels.txt")
+
+
+def write_manifest(tb: Path, stamp: str, images: int, widths: dict[str, int]) -> dict[str, Any]:
+    """``tb_data/manifest.json``: the number of test images and the SHA-256 of every tb_data file, so
+    that the testbench and ``hlsgen compare`` accept exactly this evidence; ``build`` (a digest of the
+    spec and those files, deterministic) stamps every simulation output of this build."""
+    import hashlib
+
+    files = {name: hashlib.sha256((tb / name).read_bytes()).hexdigest() for name in TB_FILES if (tb / name).exists()}
+    build = hashlib.sha256(json.dumps([stamp, images, files], sort_keys=True).encode()).hexdigest()[:16]
+    manifest = {"format": MANIFEST_FORMAT, "images": images, "build": build, "sha256": files,
+                "codes_per_line": {name: int(widths[name]) for name in files}}
+    (tb / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
 
 
 def spec_stamp(project: Path) -> str:

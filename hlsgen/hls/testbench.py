@@ -11,14 +11,16 @@ from hlsgen.hls.templates import render
 from hlsgen.spec import HardwareSpec
 
 
-def testbench_source(spec: HardwareSpec, hls_model) -> str:
-    """Our self-checking testbench for this spec, from hlsgen/hls/templates/testbench.cpp."""
+def testbench_source(spec: HardwareSpec, hls_model, *, images: int, build: str) -> str:
+    """Our self-checking testbench for this spec, from hlsgen/hls/templates/testbench.cpp: it checks that
+    tb_data holds exactly ``images`` well-formed lines per file, with codes inside the input and output
+    types, and stamps its output with the ``build`` id (see the template's header for its exit status)."""
     in_name, out_name = hls4ml_io_names(hls_model)
     n_in = int(np.prod(spec.input_shape))
     n_out = int(np.prod(spec.stages[-1].output_shape))
     traced = traced_layers(hls_model)
     trace_table = ",\n".join(f'    {{"{name}", {size}, {frac}}}' for name, size, frac in traced)
-    if spec.hls["io_type"] == "io_parallel":
+    if hls_model.config.get_config_value("IOType") == "io_parallel":
         declare = f"input_t {in_name}[N_IN];\n        result_t {out_name}[N_OUT];"
         feed = f"for (int i = 0; i < N_IN; i++) {in_name}[i].range() = in_codes[i];"
         call = f"{spec.name}({in_name}, {out_name});"
@@ -36,8 +38,17 @@ def testbench_source(spec: HardwareSpec, hls_model) -> str:
                  f"            result_t word = {out_name}.read();\n"
                  f"            for (int c = 0; c < (int)result_t::size; c++) "
                  f"out_codes[i * result_t::size + c] = code_of(word[c]);\n        }}")
+    in_t, out_t = spec.input_t, spec.stages[-1].result_t
     return render("testbench.cpp", top=spec.name, n_in=n_in, n_out=n_out, declare=declare, feed=feed,
-                  call=call, drain=drain, trace_table=trace_table, n_traced=len(traced))
+                  call=call, drain=drain, trace_table=trace_table, n_traced=len(traced), n_images=images,
+                  build=build, in_min=_cxx_code(in_t.min_code), in_max=_cxx_code(in_t.max_code), in_type=in_t,
+                  out_min=_cxx_code(out_t.min_code), out_max=_cxx_code(out_t.max_code), out_type=out_t)
+
+
+def _cxx_code(code: int) -> str:
+    """A code as a C++ ``long long`` literal, clamped to 64 bits (wider types: every readable code is in range)."""
+    code = max(-(2**63) + 1, min(2**63 - 1, int(code)))
+    return f"{code}LL"
 
 
 def write_codes(path: Path, codes: np.ndarray) -> None:

@@ -216,7 +216,8 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
     epochs = epochs or cfg.train.epochs
     x, y = to_float(data.x_train), data.y_train.astype(np.int64)
     float_model, t_float = _fit(cfg, False, x, y, epochs, verbose)
-    qat_model, t_qat = _fit(cfg, True, x, y, epochs, verbose)
+    init = float_model if cfg.train.init == "float" else None  # QAT fine-tunes the float weights
+    qat_model, t_qat = _fit(cfg, True, x, y, epochs, verbose, init=init)
 
     start = time.perf_counter()
     y_test = data.y_test.astype(np.int64)

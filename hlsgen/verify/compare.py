@@ -17,6 +17,7 @@ from hlsgen.errors import UsageError, VerificationError
 from hlsgen.fixed import FixedType
 from hlsgen.outdir import require_project
 from hlsgen.spec import HardwareSpec
+from hlsgen.verify.evidence import Manifest, NoOutputError, read_run_output
 
 
 def read_codes(path: Path, width: int | None = None, t: FixedType | None = None) -> np.ndarray:
@@ -47,33 +48,40 @@ def csim_output_file(project: Path, name: str) -> Path:
                   *project.glob(f"{name}_prj/solution*/csim/build/tb_data/csim_output.txt")]
     found = [c for c in candidates if c.exists()]
     if not found:
-        raise UsageError(f"{project}: no C simulation output (tb_data/csim_output.txt); run 'make csim' first")
+        raise NoOutputError(f"{project}: no C simulation output (tb_data/csim_output.txt); run 'make csim' first")
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
-def compare_project(project: str | Path, trace: bool = False) -> dict[str, Any]:
+def compare_project(project: str | Path, trace: bool = False, run_id: str | None = None) -> dict[str, Any]:
     """Compare the last C simulation with the golden model; print and return a summary.
 
-    Raises VerificationError (exit 1) when any image differs; with ``trace``, the message names
-    the first layer whose bits differ from the golden trace.
+    Trusts only intact evidence (:mod:`hlsgen.verify.evidence`): tb_data as the build wrote it and one
+    complete output of this build's testbench (of run ``run_id`` when given), else UsageError (exit 2)
+    naming the file and line. Raises VerificationError (exit 1) when any image differs; with ``trace``,
+    the message names the first layer whose bits differ from the golden trace.
     """
     project = require_project(project, "spec.json")
     spec = HardwareSpec.load(project)
     tb = project / "tb_data"
+    manifest = Manifest.load(project)
     n_out = int(np.prod(spec.stages[-1].output_shape))
-    got = read_codes(csim_output_file(project, spec.name), n_out)
-    n = len(got)
-    expected = read_codes(tb / "expected.txt", n_out)[:n]
-    labels = np.loadtxt(tb / "labels.txt", dtype=np.int64, ndmin=1)[:n]
+    manifest.check_file(tb / "inputs.txt", math.prod(spec.input_shape), spec.input_t, codes=False)
+    expected_all = manifest.check_file(tb / "expected.txt", n_out, spec.stages[-1].result_t)
+    labels_all = manifest.check_file(tb / "labels.txt", 1, lo=0)[:, 0]
+    qk_all = None
+    if "qkeras_labels.txt" in manifest.sha256:
+        qk_all = manifest.check_file(tb / "qkeras_labels.txt", 1, lo=0)[:, 0]
+    run = read_run_output(csim_output_file(project, spec.name), manifest, n_out, run_id)
+    got, n = run.codes, run.images
+    expected, labels = expected_all[:n], labels_all[:n]
     bad = np.flatnonzero(np.any(got != expected, axis=1))
     summary: dict[str, Any] = {
-        "images": n, "bit_exact": int(n - len(bad)),
+        "images": n, "bit_exact": int(n - len(bad)), "run_id": run.run_id,
         "csim_accuracy": float(np.mean(np.argmax(got, axis=1) == labels)),
         "golden_accuracy": float(np.mean(np.argmax(expected, axis=1) == labels)),
     }
-    if (tb / "qkeras_labels.txt").exists():
-        qk = np.loadtxt(tb / "qkeras_labels.txt", dtype=np.int64, ndmin=1)[:n]
-        summary["differs_from_qkeras"] = int(np.count_nonzero(np.argmax(got, axis=1) != qk))
+    if qk_all is not None:
+        summary["differs_from_qkeras"] = int(np.count_nonzero(np.argmax(got, axis=1) != qk_all[:n]))
     lines = [f"compare: {summary['bit_exact']}/{n} images bit-exact with the golden model",
              f"compare: accuracy csim {summary['csim_accuracy']:.4f}, golden {summary['golden_accuracy']:.4f}"]
     if "differs_from_qkeras" in summary:
@@ -90,6 +98,9 @@ def compare_project(project: str | Path, trace: bool = False) -> dict[str, Any]:
         where = f"; {summary['trace']['message']}" if trace else "; run 'make csim TRACE=1' to find the layer"
         raise VerificationError(f"{len(bad)} of {n} images differ from the golden model, first: image {first} "
                                 f"output {j} expected {expected[first, j]} got {got[first, j]}{where}")
+    if run.mismatches:
+        raise VerificationError(f"{run.path}: the testbench counted {run.mismatches} mismatching images, yet its "
+                                "output equals tb_data/expected.txt: it read other test data; run 'make csim' again")
     return summary
 
 

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from test_golden import random_spec, small_config
+from specs import random_spec, small_config
 
 from hlsgen import golden
 from hlsgen.errors import UsageError

@@ -2,15 +2,31 @@
 //
 // Reads input codes (tb_data/inputs.txt) and the golden model's expected output codes
 // (tb_data/expected.txt), one image per line; runs the top function on each image; writes the raw
-// output codes to tb_data/csim_output.txt; compares bit for bit. The exit status is the number of
-// mismatching images (capped at 255), so Vitis HLS csim_design and cosim_design fail on a mismatch.
+// output codes to tb_data/csim_output.txt; compares bit for bit.
 //
-// Images: all, or the first N with `./csim N` or HLSGEN_CSIM_N=N in the environment.
+// Evidence is checked before it is trusted: each file must hold exactly N_IMAGES lines (the test images
+// of this build, also in tb_data/manifest.json), each exactly N_IN (N_OUT) integer codes separated by
+// spaces or tabs and nothing else, every input code inside the input type and every expected code
+// inside the output type. The first violation is reported as "csim: error: FILE: line K: ..." and
+// nothing is counted as verified.
+//
+// csim_output.txt starts with "# hlsgen csim run=RUN build=BUILD images=K of=N_IMAGES" and ends with
+// "# end images=K mismatches=M", written only after the last image: `hlsgen compare` accepts no output
+// of another build, of another run (HLSGEN_RUN_ID) or of a run that stopped early.
+//
+// Exit status: 0      every requested image bit-exact;
+//              1..254 the number of mismatching images (254: 254 or more);
+//              255    bad evidence (a tb_data file missing, short, long or malformed, a code outside
+//                     its type, a bad image count N): nothing was verified.
+//
+// Images: all, or the first N with `./csim N` or HLSGEN_CSIM_N=N in the environment (0: all).
 // Tracing: HLSGEN_TRACE=K writes every layer's output codes for the first K images to
 // tb_data/csim_trace.txt ("image layer codes...").
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +42,14 @@ size_t trace_type_size = sizeof(double);
 
 static const int N_IN = $n_in;
 static const int N_OUT = $n_out;
+static const long N_IMAGES = $n_images;  // test images in tb_data (tb_data/manifest.json)
+static const char *BUILD_ID = "$build";
+static const long long IN_MIN = $in_min, IN_MAX = $in_max;
+static const char *IN_TYPE = "$in_type";
+static const long long OUT_MIN = $out_min, OUT_MAX = $out_max;
+static const char *OUT_TYPE = "$out_type";
+static const int BAD_EVIDENCE = 255;
+static const long MAX_MISMATCH_STATUS = 254;
 
 struct TracedLayer {
     const char *name;
@@ -44,11 +68,86 @@ template <class T> long long code_of(const T &v) {
     return (long long)bits;
 }
 
-static bool read_line(FILE *f, std::vector<long long> &codes, int n) {
-    for (int i = 0; i < n; i++) {
-        if (fscanf(f, "%lld", &codes[i]) != 1) return false;
+static bool bad_evidence(const char *file, long line, const std::string &what) {
+    fprintf(stderr, "csim: error: %s: line %ld: %s\n", file, line, what.c_str());
+    return false;
+}
+
+// At most 20 bytes of a token, printable ASCII, others as \xHH (as `hlsgen compare` shows them).
+static std::string excerpt(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size() && i < 20; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char hex[8];
+        snprintf(hex, sizeof hex, "\\x%02x", c);
+        out += (c >= 32 && c < 127) ? std::string(1, (char)c) : std::string(hex);
     }
-    return true;
+    return s.size() > 20 ? out + "..." : out;
+}
+
+// One code file, read line by line: exactly n integer codes in [lo, t_hi] per line (spaces or tabs
+// between them, nothing else); line numbers count from 1.
+struct CodeFile {
+    const char *name;
+    std::ifstream in;
+    long line;
+    CodeFile(const char *path) : name(path), in(path), line(0) {}
+
+    bool read(std::vector<long long> &codes, int n, long long lo, long long hi, const char *type) {
+        std::string text;
+        line++;
+        if (!std::getline(in, text))
+            return bad_evidence(name, line, "missing: the file has " + std::to_string(line - 1) +
+                                                " lines, the project has " + std::to_string(N_IMAGES) + " test images");
+        size_t pos = 0;
+        int count = 0;
+        while (true) {
+            while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) pos++;
+            if (pos == text.size()) break;
+            size_t end = pos;
+            while (end < text.size() && text[end] != ' ' && text[end] != '\t') end++;
+            std::string token = text.substr(pos, end - pos);
+            pos = end;
+            size_t digits = (token[0] == '+' || token[0] == '-') ? 1 : 0;
+            bool ok = digits < token.size() && token.find_first_not_of("0123456789", digits) == std::string::npos;
+            errno = 0;
+            long long v = ok ? strtoll(token.c_str(), NULL, 10) : 0;
+            if (!ok || errno == ERANGE) return bad_evidence(name, line, "'" + excerpt(token) + "' is not an integer code");
+            if (v < lo || v > hi)
+                return bad_evidence(name, line, "code " + std::to_string(v) + " outside " + type + " [" +
+                                                    std::to_string(lo) + ", " + std::to_string(hi) + "]");
+            if (count < n) codes[count] = v;
+            count++;
+        }
+        if (count != n)
+            return bad_evidence(name, line, std::to_string(count) + " codes, expected " + std::to_string(n));
+        return true;
+    }
+
+    // After the last image read: the rest of the file holds exactly the project's remaining images
+    // (not parsed: an N run reads only N of them), then ends.
+    bool check_length() {
+        std::string text;
+        while (line < N_IMAGES) {
+            if (!std::getline(in, text))
+                return bad_evidence(name, line + 1, "missing: the file has " + std::to_string(line) +
+                                                        " lines, the project has " + std::to_string(N_IMAGES) + " test images");
+            line++;
+        }
+        if (std::getline(in, text))
+            return bad_evidence(name, line + 1, "extra line: the project has " + std::to_string(N_IMAGES) + " test images");
+        return true;
+    }
+};
+
+// The number of images to run: 0 or nothing means all; else 1..N_IMAGES, digits only.
+static long requested_images(const char *arg) {
+    if (!arg || !*arg) return N_IMAGES;
+    std::string s(arg);
+    if (s.find_first_not_of("0123456789") != std::string::npos || s.size() > 9) return -1;
+    long n = atol(arg);
+    if (n == 0) return N_IMAGES;
+    return n <= N_IMAGES ? n : -1;
 }
 
 #ifdef RTL_SIM
@@ -58,19 +157,28 @@ static const char *OUTPUT_FILE = "tb_data/csim_output.txt";
 #endif
 
 int main(int argc, char **argv) {
-    long limit = -1;
-    if (argc > 1) limit = atol(argv[1]);
-    else if (getenv("HLSGEN_CSIM_N")) limit = atol(getenv("HLSGEN_CSIM_N"));
-    if (limit == 0) limit = -1;
-    long trace_images = getenv("HLSGEN_TRACE") ? atol(getenv("HLSGEN_TRACE")) : 0;
-
-    FILE *fin = fopen("tb_data/inputs.txt", "r");
-    FILE *fexp = fopen("tb_data/expected.txt", "r");
-    FILE *fout = fopen(OUTPUT_FILE, "w");
-    if (!fin || !fexp || !fout) {
-        fprintf(stderr, "csim: error: cannot open tb_data/inputs.txt, tb_data/expected.txt or %s\n", OUTPUT_FILE);
-        return 255;
+    const char *arg = argc > 1 ? argv[1] : getenv("HLSGEN_CSIM_N");
+    long limit = requested_images(arg);
+    if (limit < 0) {
+        fprintf(stderr, "csim: error: N=%s: expected a number of images from 1 to %ld (0 or nothing: all)\n", arg,
+                N_IMAGES);
+        return BAD_EVIDENCE;
     }
+    long trace_images = getenv("HLSGEN_TRACE") ? atol(getenv("HLSGEN_TRACE")) : 0;
+    const char *run_id = getenv("HLSGEN_RUN_ID") && *getenv("HLSGEN_RUN_ID") ? getenv("HLSGEN_RUN_ID") : "-";
+
+    remove(OUTPUT_FILE);  // a run that fails below leaves no output of an earlier run behind
+    CodeFile fin("tb_data/inputs.txt"), fexp("tb_data/expected.txt");
+    if (!fin.in || !fexp.in) {
+        fprintf(stderr, "csim: error: cannot open %s\n", !fin.in ? fin.name : fexp.name);
+        return BAD_EVIDENCE;
+    }
+    FILE *fout = fopen(OUTPUT_FILE, "w");
+    if (!fout) {
+        fprintf(stderr, "csim: error: cannot write %s\n", OUTPUT_FILE);
+        return BAD_EVIDENCE;
+    }
+    fprintf(fout, "# hlsgen csim run=%s build=%s images=%ld of=%ld\n", run_id, BUILD_ID, limit, N_IMAGES);
     FILE *ftrace = trace_images > 0 ? fopen("tb_data/csim_trace.txt", "w") : NULL;
     std::map<std::string, void *> buffers;
     std::vector<std::vector<double> > storage(N_TRACED);
@@ -84,10 +192,11 @@ int main(int argc, char **argv) {
 
     std::vector<long long> in_codes(N_IN), exp_codes(N_OUT), out_codes(N_OUT);
     long images = 0, bad_images = 0, shown = 0;
-    while ((limit < 0 || images < limit) && read_line(fin, in_codes, N_IN)) {
-        if (!read_line(fexp, exp_codes, N_OUT)) {
-            fprintf(stderr, "csim: error: tb_data/expected.txt has fewer lines than inputs.txt\n");
-            return 255;
+    bool evidence = true;
+    for (; images < limit; images++) {
+        if (!fin.read(in_codes, N_IN, IN_MIN, IN_MAX, IN_TYPE) || !fexp.read(exp_codes, N_OUT, OUT_MIN, OUT_MAX, OUT_TYPE)) {
+            evidence = false;
+            break;
         }
         nnet::trace_enabled = ftrace && images < trace_images;
         $declare
@@ -117,16 +226,19 @@ int main(int argc, char **argv) {
             }
         }
         bad_images += bad;
-        images++;
     }
-    fclose(fin);
-    fclose(fexp);
-    fclose(fout);
+    if (evidence) evidence = fin.check_length() && fexp.check_length();
     if (ftrace) fclose(ftrace);
-    if (images == 0) {
-        fprintf(stderr, "csim: error: no images in tb_data/inputs.txt\n");
-        return 255;
+    if (!evidence) {
+        fclose(fout);  // no end marker: compare refuses this output
+        fprintf(stderr, "csim: error: bad test data in tb_data/: nothing verified (rebuild the project)\n");
+        return BAD_EVIDENCE;
+    }
+    fprintf(fout, "# end images=%ld mismatches=%ld\n", images, bad_images);
+    if (fclose(fout) != 0) {
+        fprintf(stderr, "csim: error: cannot write %s\n", OUTPUT_FILE);
+        return BAD_EVIDENCE;
     }
     printf("csim: %ld/%ld images bit-exact\n", images - bad_images, images);
-    return bad_images > 255 ? 255 : (int)bad_images;
+    return bad_images > MAX_MISMATCH_STATUS ? (int)MAX_MISMATCH_STATUS : (int)bad_images;
 }

@@ -1,0 +1,238 @@
+"""The verification gate cannot be fooled (issue 12): a mutation check on a real project.
+
+One small project is built and simulated once; each test copies it and breaks one thing: truncated
+inputs or expected outputs, a non-integer or out-of-range value, a stale output after a failed compile,
+one flipped weight, one flipped expected code. `make csim` must then exit nonzero, and `hlsgen csim`
+exit 1 (mismatch) or 2 (bad project files), naming the cause. Also: the exit codes of `hlsgen csim`
+(-n, no compiler) and runs of the first N images.
+
+Slow: trains 1 epoch on 2,000 images, simulates 20 test images.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hlsgen.config import quote_types
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
+IMAGES = 20
+GXX = {"HLS_TOOL": "gxx"}
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("g++") is None or shutil.which("make") is None, reason="needs g++ and make"),
+]
+
+
+def hlsgen(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hlsgen.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, env={**os.environ, **GXX, **(env or {})})
+
+
+def make(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "-C", str(project), "csim", *args], capture_output=True,
+                          text=True, timeout=900, env={**os.environ, **GXX, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A 20-image io_stream project, compiled and simulated once (build/csim and a csim_output.txt exist)."""
+    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
+    if not source.exists():
+        pytest.skip("no MNIST file (set HLSGEN_DATA)")
+    work = tmp_path_factory.mktemp("gate")
+    with np.load(source) as npz:
+        np.savez(work / "mnist-small.npz", x_train=npz["x_train"][:2000], y_train=npz["y_train"][:2000],
+                 x_test=npz["x_test"][:100], y_test=npz["y_test"][:100])
+    raw = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
+    raw["data"]["path"] = str(work / "mnist-small.npz")
+    raw["train"]["epochs"] = 1
+    raw["hls"]["io_type"] = "io_stream"
+    (work / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    res = hlsgen("build", "cfg.yaml", "--output", "prj", "--images", str(IMAGES), cwd=work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = make(work / "prj")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert f"csim: {IMAGES}/{IMAGES} images bit-exact" in res.stdout
+    return work / "prj"
+
+
+def copy(built: Path, tmp_path: Path, name: str = "prj") -> Path:
+    """A copy with its timestamps, so the compiled testbench stays up to date."""
+    project = tmp_path / name
+    shutil.copytree(built, project)
+    return project
+
+
+def edit_line(path: Path, number: int, fn) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    lines[number - 1] = fn(lines[number - 1])
+    path.write_text("".join(lines))
+
+
+def first_token(value: str):
+    return lambda line: value + " " + line.split(" ", 1)[1]
+
+
+def keep_lines(name: str, count: int):
+    def mutate(project: Path) -> None:
+        path = project / "tb_data" / name
+        path.write_text("".join(path.read_text().splitlines(keepends=True)[:count]))
+    return mutate
+
+
+def flip_weight(project: Path) -> None:
+    """One LSB of fc2's first weight (ap_fixed<8,2>: 1/64), in the file C simulation reads."""
+    weights = sorted((project / "firmware" / "weights").glob("w*.txt"), key=lambda p: int(p.stem[1:]))
+    values = weights[-1].read_text().split(",")
+    values[0] = f"{float(values[0]) + 1 / 64:.7f}"
+    weights[-1].write_text(",".join(values))
+
+
+def flip_expected(project: Path) -> None:
+    edit_line(project / "tb_data" / "expected.txt", 3, lambda line: str(int(line.split(" ", 1)[0]) ^ 1) + " "
+              + line.split(" ", 1)[1])
+
+
+def break_firmware(project: Path) -> None:
+    """g++ fails; the previous run's complete, matching csim_output.txt is still there."""
+    assert (project / "tb_data" / "csim_output.txt").exists()
+    with open(project / "firmware" / "mnist_cnn.cpp", "a") as fh:
+        fh.write("\nthis is not C++;\n")
+
+
+MISSING = f"the file has 10 lines, the project has {IMAGES} test images"
+MUTATIONS = {
+    # name: (mutate, exit code of hlsgen csim, the cause named by both make csim and hlsgen csim)
+    "truncated_inputs": (keep_lines("inputs.txt", 10), 2, f"tb_data/inputs.txt: line 11: missing: {MISSING}"),
+    "truncated_expected": (keep_lines("expected.txt", 10), 2, f"tb_data/expected.txt: line 11: missing: {MISSING}"),
+    "non_integer_value": (lambda p: edit_line(p / "tb_data" / "inputs.txt", 7, first_token("abc")), 2,
+                          "tb_data/inputs.txt: line 7: 'abc' is not an integer code"),
+    "input_code_out_of_range": (lambda p: edit_line(p / "tb_data" / "inputs.txt", 7, first_token("999")), 2,
+                                "tb_data/inputs.txt: line 7: code 999 outside ap_ufixed<8,0> [0, 255]"),
+    "stale_output_after_failed_compile": (break_firmware, 2, "wrote no output"),
+    "flipped_weight": (flip_weight, 1, "images differ from the golden model"),
+    "flipped_expected_code": (flip_expected, 2, "tb_data/expected.txt: changed since the build"),
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_mutation_fails_make_csim_and_hlsgen_csim(built, tmp_path, name):
+    mutate, code, cause = MUTATIONS[name]
+    project = copy(built, tmp_path, "make")
+    mutate(project)
+    res = make(project)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert cause in out, out[-3000:]
+    assert "bit-exact with the golden model" not in out or "differ" in out, out[-3000:]  # no stale success
+    assert not (project / "tb_data" / "compare.json").exists() or code == 1
+
+    project = copy(built, tmp_path, "cli")
+    mutate(project)
+    res = hlsgen("csim", str(project), cwd=tmp_path)
+    assert res.returncode == code, res.stdout[-3000:] + res.stderr[-3000:]
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("hlsgen: error: ") and "Traceback" not in res.stderr, res.stderr[-3000:]
+    if name == "stale_output_after_failed_compile":
+        assert "'make csim' failed (exit 2) before the simulation wrote any output" in last, last
+        assert "bit-exact" not in res.stdout, res.stdout[-3000:]
+        assert not (project / "tb_data" / "csim_output.txt").exists()
+    else:
+        assert cause in last, last
+
+
+def test_hlsgen_csim_and_compare_pass_on_the_intact_project(built, tmp_path):
+    project = copy(built, tmp_path)
+    res = hlsgen("csim", str(project), cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert f"csim: {IMAGES}/{IMAGES} images bit-exact" in res.stdout
+    assert res.stdout.count(f"compare: {IMAGES}/{IMAGES} images bit-exact") == 1  # compared once, in-process
+    res = hlsgen("compare", str(project), cwd=tmp_path)
+    assert res.returncode == 0 and f"compare: {IMAGES}/{IMAGES} images bit-exact" in res.stdout, res.stderr
+
+
+def test_a_run_of_n_images_is_checked_as_n(built, tmp_path):
+    project = copy(built, tmp_path)
+    res = hlsgen("csim", str(project), "-n", "5", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "csim: 5/5 images bit-exact" in res.stdout and "compare: 5/5 images bit-exact" in res.stdout
+    res = make(project, "N=7")
+    assert res.returncode == 0 and "csim: 7/7 images bit-exact" in res.stdout, res.stdout + res.stderr
+    # an N run still needs whole files: the rest of inputs.txt may not be missing
+    keep_lines("inputs.txt", 10)(project)
+    res = make(project, "N=5")
+    assert res.returncode != 0 and f"tb_data/inputs.txt: line 11: missing: {MISSING}" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("n", ["-3", "0", str(IMAGES + 1), "x"])
+def test_hlsgen_csim_bad_image_count_is_a_usage_error(built, tmp_path, n):
+    res = hlsgen("csim", str(built), "-n", n, cwd=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert len(res.stderr.strip().splitlines()) <= 2 and "Traceback" not in res.stderr  # argparse: usage + error
+    assert "csim:" not in res.stdout  # refused before any simulation
+
+
+@pytest.mark.parametrize("n", ["-3", str(IMAGES + 1), "5x"])
+def test_make_csim_bad_image_count_fails(built, tmp_path, n):
+    res = make(copy(built, tmp_path), f"N={n}")
+    assert res.returncode != 0
+    assert f"N={n}: expected a number of images from 1 to {IMAGES} (0 or nothing: all)" in res.stderr, res.stderr
+
+
+def test_hlsgen_csim_without_a_compiler_exits_3(built, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("make", "rm", "mkdir", "date"):  # what the Makefile needs besides the compiler
+        (bindir / tool).symlink_to(shutil.which(tool))
+    project = copy(built, tmp_path)
+    (project / "build" / "csim").unlink()
+    res = hlsgen("csim", str(project), cwd=tmp_path, env={"PATH": str(bindir)})
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert res.stderr.strip() == ("hlsgen: error: g++ not found on PATH; it is needed for the C simulation "
+                                  "(or Vitis HLS: vitis_hls or vitis-run)")
+    res = make(project, env={"PATH": str(bindir)})
+    assert res.returncode != 0 and "make csim: error: g++ not found on PATH" in res.stderr, res.stderr
+    assert "wrote no output" in res.stderr
+
+
+FAKE_VITIS_CSIM = """#!/bin/sh
+# csim_design as Vitis HLS runs it: the testbench in <top>_prj/solution1/csim/build with a copy of tb_data
+[ -n "$FAKE_FAIL" ] && { echo "ERROR: [SIM 211-100] CSim failed with errors." >&2; exit 1; }
+d=mnist_cnn_prj/solution1/csim/build
+mkdir -p $d/firmware && rm -rf $d/tb_data && cp -r tb_data $d/ && cp -r firmware/weights $d/firmware/
+cp build/csim $d/csim.exe && cd $d && exec ./csim.exe
+"""
+
+
+def test_vitis_csim_output_gets_the_same_checks(built, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "vitis_hls").write_text(FAKE_VITIS_CSIM)
+    (bindir / "vitis_hls").chmod(0o755)
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}", "HLS_TOOL": "auto"}
+    project = copy(built, tmp_path)
+    (project / "tb_data" / "csim_output.txt").unlink()
+    res = make(project, env=env)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "running Vitis HLS" in res.stdout and f"compare: {IMAGES}/{IMAGES} images bit-exact" in res.stdout
+    vitis_output = project / "mnist_cnn_prj/solution1/csim/build/tb_data/csim_output.txt"
+    assert vitis_output.exists()
+    # the next run fails before simulating: the previous run's output is not evidence
+    res = make(project, env={**env, "FAKE_FAIL": "1"})
+    assert res.returncode != 0 and "wrote no output" in res.stderr, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "bit-exact" not in res.stdout and not vitis_output.exists()
+    res = hlsgen("csim", str(project), cwd=tmp_path, env={**env, "FAKE_FAIL": "1"})
+    assert res.returncode == 2 and "before the simulation wrote any output" in res.stderr, res.stderr[-3000:]
+    res = hlsgen("csim", str(project), cwd=tmp_path, env=env)
+    assert res.returncode == 0 and f"compare: {IMAGES}/{IMAGES} images bit-exact" in res.stdout, res.stderr
