@@ -76,6 +76,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (keys documented in README)")
     p.set_defaults(func=_cmd_prove)
 
+    p = sub.add_parser("search", help="the narrowest weight/bias/result widths per layer within --max-drop points "
+                       "of the config's accuracy (PTQ through the golden model on Dask, best confirmed by QAT)")
+    p.add_argument("config", help="YAML config file")
+    p.add_argument("--max-drop", type=float, default=0.5, help="accuracy budget in percentage points (default 0.5)")
+    p.add_argument("--bits", default="2..8", help="widths to try, LO..HI (default 2..8)")
+    p.add_argument("--workers", type=int, help="Dask workers of the local cluster (default: one per core)")
+    p.add_argument("--scheduler", help="a Dask scheduler's address (tcp://host:8786) instead of a local cluster")
+    p.add_argument("--qat-epochs", type=int, default=3, help="fine-tune epochs confirming the best (0: PTQ only)")
+    p.add_argument("--test-images", type=int, help="test images per evaluation (default: all)")
+    p.add_argument("--output", help="output directory (default: <output_dir>-search)")
+    p.add_argument("--force", action="store_true", help="replace an output directory hlsgen did not create")
+    p.set_defaults(func=_cmd_search)
+
     p = sub.add_parser("estimate", help="pre-synthesis estimate: MACs, multipliers, memory, BRAM and latency bounds")
     p.add_argument("config", help="YAML config file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -223,6 +236,23 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     from hlsgen.profile.prove_command import prove_command
 
     return prove_command(args.target, args.json)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from hlsgen.errors import UsageError
+    from hlsgen.profile.search import parse_bits, search_command
+
+    _positive("--workers", args.workers)
+    _positive("--test-images", args.test_images)
+    _output_path(args.output)
+    if not 0.0 <= args.max_drop <= 100.0:
+        raise UsageError(f"--max-drop: percentage points from 0 to 100 expected, got {args.max_drop}")
+    if args.qat_epochs < 0:
+        raise UsageError(f"--qat-epochs: must be >= 0, got {args.qat_epochs}")
+    search_command(args.config, max_drop=args.max_drop, bits=parse_bits(args.bits), workers=args.workers,
+                   scheduler=args.scheduler, output=args.output, force=args.force, qat_epochs=args.qat_epochs,
+                   test_images=args.test_images)
+    return 0
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:

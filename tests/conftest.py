@@ -1,4 +1,4 @@
-"""Shared test data (the reference config as a dict, the shared folder) and CI's no-skip rule.
+"""CI's no-skip rule (shared test data: tests/specs.py, importable from any test folder).
 
 ``HLSGEN_REQUIRE_ALL=1`` (set by ``.ci/run``): a test that skips -- a missing g++, a missing
 ``../shared`` data file or report folder, a missing package -- fails instead, naming why it skipped,
@@ -6,7 +6,6 @@ so CI cannot pass on a run that left part of the suite out. Expected failures (x
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -16,33 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 pytest_plugins = ["pytester"]  # tests/golden/test_require_all.py runs pytest on small test files
 
 REQUIRE_ALL = "HLSGEN_REQUIRE_ALL"
-
-# The folder beside the repository that holds data/ and reports/ ($HLSGEN_SHARED for a copy elsewhere)
-SHARED = Path(os.environ.get("HLSGEN_SHARED") or Path(__file__).resolve().parents[2] / "shared")
-
-# configs/mnist.yaml, as a dict (these tests do not depend on that file's formatting)
-REFERENCE = {
-    "name": "mnist_cnn", "seed": 1, "data": {"dataset": "mnist", "path": None},
-    "model": {"input_shape": [28, 28, 1], "layers": [
-        {"type": "Conv2D", "name": "conv1", "filters": 2, "kernel_size": 3, "activation": "relu"},
-        {"type": "MaxPooling2D", "name": "pool1", "pool_size": 2},
-        {"type": "Flatten", "name": "flatten"},
-        {"type": "Dense", "name": "fc1", "units": 128, "activation": "relu"},
-        {"type": "Dropout", "name": "drop1", "rate": 0.5},
-        {"type": "Dense", "name": "fc2", "units": 10, "activation": "softmax"}]},
-    "train": {"epochs": 12, "batch_size": 128, "optimizer": "adadelta", "learning_rate": 1.0},
-    "precision": {
-        "input": "ap_ufixed<8,0>",
-        "default": {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>",
-                    "result": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"},
-        "layers": {"conv1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
-                   "fc1": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
-                   "fc2": {"weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>",
-                           "result": "ap_fixed<8,4,AP_RND_CONV,AP_SAT>"}},
-        "softmax": {"result": "ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"}},
-    "hls": {"softmax": "stable", "reuse_factor": {"default": 64}},
-    "output_dir": "build/mnist_cnn",
-}
 
 
 # ------------------------------------------------------------------------------ HLSGEN_REQUIRE_ALL

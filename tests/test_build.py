@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from specs import SHARED
 
 from hlsgen.config import quote_types
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
+SHARED_NPZ = SHARED / "data" / "mnist" / "mnist-10k.npz"
 N_IMAGES = 40
 
 pytestmark = [
@@ -219,7 +220,7 @@ cp "$FAKE_REPORT" mnist_cnn_prj/solution1/syn/report/mnist_cnn_csynth.xml
 
 @pytest.mark.parametrize("tool", ["vitis_hls", "vitis-run"])
 def test_synth_with_fake_vitis(stream_project, tmp_path, tool):
-    reports = sorted((ROOT.parent / "shared" / "reports").glob("*.xml"))
+    reports = sorted((SHARED / "reports").glob("*.xml"))
     if not reports:
         pytest.skip("no shared reports")
     bindir = tmp_path / "bin"
@@ -248,7 +249,7 @@ def test_estimate_and_report_cli(tmp_path):
 
     est = json.loads(res.stdout)
     assert est["part"] == "xc7z020clg400-1" and not est["problems"]
-    reports = sorted((ROOT.parent / "shared" / "reports").glob("*.xml"))
+    reports = sorted((SHARED / "reports").glob("*.xml"))
     if reports:
         res = hlsgen("report", str(reports[0]), "--json", cwd=tmp_path)
         assert res.returncode == 0, res.stderr

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from specs import SHARED
 
 from hlsgen.data import ENV_VAR, input_codes, load_mnist, read_idx, to_float
 from hlsgen.errors import DataError
 from hlsgen.fixed import FixedType
 
-SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "mnist-10k.npz"
+SHARED_NPZ = Path(os.environ.get(ENV_VAR) or SHARED / "data" / "mnist" / "mnist-10k.npz")
 
 
 def fake_arrays(n_train=12, n_test=5, seed=0):

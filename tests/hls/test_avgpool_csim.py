@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REFERENCE
+from specs import REFERENCE
 
 from hlsgen import golden
 from hlsgen.spec import HardwareSpec

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REFERENCE
+from specs import REFERENCE
 
 from hlsgen.config import config_from_dict, load_config
 from hlsgen.fixed import FixedType

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED
+from specs import SHARED
 
 from hlsgen.synth.parts import PARTS, RESOURCE_KEYS, PartResources, lookup_part
 from hlsgen.synth.report import RESOURCES, parse_csynth

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from specs import SHARED
 
 from hlsgen.errors import UsageError
 from hlsgen.synth.report import RESOURCES, SynthReport, find_csynth, format_report, parse_csynth

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import REFERENCE
+from specs import REFERENCE
 
 from hlsgen.config import config_from_dict
 from hlsgen.errors import HlsgenError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REFERENCE
+from specs import REFERENCE
 
 from hlsgen.config import config_from_dict
 from hlsgen.data import load_mnist

@@ -1,0 +1,322 @@
+"""``hlsgen search CONFIG``: the narrowest weight, bias and result types per layer that keep the accuracy.
+
+1. **Widths, not binary points.** For each Conv2D/Dense weight, bias and result and each width in
+   ``bits``, the integer bits come from the float model's values as ``hlsgen profile`` measures them
+   (weights and biases; results on training images, after a ReLU unsigned), at saturation 0: no float
+   value overflows. Only the fraction bits are traded; rounding and overflow modes are the config's.
+2. **Greedy PTQ search** (:mod:`.search_greedy`), starting from the config: each round evaluates every
+   "narrow one component by one bit" move, in parallel on Dask (:mod:`.search_dask`); post-training
+   quantization through the golden model (:mod:`.search_task`). It takes the move saving the most
+   weight bits per test image lost among those within ``max_drop`` points of the config's own PTQ
+   accuracy; a component whose move falls outside is frozen; it stops when no move qualifies.
+3. **QAT confirmation.** The best candidate and its neighbours on the Pareto front, and the reference
+   config, are fine-tuned for ``qat_epochs`` from the float weights and exported; the best is the
+   smallest weight memory whose fine-tuned golden accuracy is within ``max_drop`` of the reference's.
+
+Output (:mod:`.search_report`): ``best.yaml``, ``pareto.png``, ``search.json`` and a table.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hlsgen import golden
+from hlsgen.config import Config, load_config
+from hlsgen.data import Mnist, input_codes, load_mnist, to_float
+from hlsgen.errors import ConfigError, HlsgenError, UsageError
+from hlsgen.fixed import FixedType, Rounding
+from hlsgen.outdir import check_replaceable
+from hlsgen.profile.ranges import current_type, needed_integer_bits, precision_block, raw_config
+from hlsgen.profile.search_greedy import (
+    QUANTITIES,
+    Key,
+    Move,
+    allowed_loss,
+    choose_move,
+    confirm_set,
+    generate_moves,
+    pareto_front,
+    weight_bits,
+)
+from hlsgen.synth.estimate import estimate
+from hlsgen.train.cache import cached_training
+
+PROFILE_IMAGES = 2000  # training images for the result ranges, as ``hlsgen profile`` (its default)
+
+
+@dataclass
+class Candidate:
+    """One evaluated (or rejected) config of the search."""
+
+    id: int
+    round: int
+    move: Move | None
+    widths: dict[Key, int]
+    types: dict[Key, FixedType]
+    raw: dict[str, Any] = field(repr=False)
+    weight_bits: int
+    hw: dict[str, int]  # the estimate's multipliers, dsp (upper bound), bram (lower bound)
+    correct: int | None = None
+    error: str | None = None
+    accepted: bool = False
+    qat_correct: int | None = None
+    qat_error: str | None = None
+
+
+@dataclass
+class SearchSpace:
+    """The components (network order), their parameter counts, and the type of each at each width."""
+
+    cfg: Config
+    raw: dict[str, Any]
+    sizes: dict[Key, int]
+    reference: dict[Key, FixedType]
+    extremes: dict[Key, tuple[float, float]]
+    unsigned: set[Key]
+    _types: dict[tuple[Key, int], FixedType] = field(default_factory=dict)
+
+    def type_at(self, key: Key, width: int) -> FixedType:
+        """The config's own type at its own width; else ``width`` bits with the integer bits the float
+        values need (profile's rule at saturation 0: no float value overflows once rounded as the hardware
+        rounds it; weights and biases to nearest, as PTQ and QAT do), the config's modes."""
+        ref = self.reference[key]
+        if width == ref.width:
+            return ref
+        if (key, width) not in self._types:
+            shape = replace(ref, width=width, signed=key not in self.unsigned)
+            # weights and biases become codes by rounding to nearest (round_codes), whatever their modes
+            probe = shape if key[1] == "result" else replace(shape, rounding=Rounding.RND_CONV)
+            lo, hi = self.extremes[key]
+            # overflow depends only on the extreme values (rounding is monotonic), so two suffice
+            needed = needed_integer_bits(np.array([lo, hi]), probe, 0.0)
+            self._types[(key, width)] = replace(shape, integer=ref.integer if needed is None else needed)
+        return self._types[(key, width)]
+
+    def candidate(self, cid: int, rnd: int, move: Move | None, widths: dict[Key, int]) -> Candidate:
+        """The candidate with these widths, validated by the config rules (``error`` set when rejected)."""
+        from hlsgen.config import config_from_dict
+
+        types = {key: self.type_at(key, w) for key, w in widths.items()}
+        raw = self.raw if move is None else {**self.raw, "precision": precision_block(self.cfg, self.raw, types)}
+        bits = weight_bits(self.sizes, widths)
+        try:
+            est = estimate(config_from_dict(raw, source=self.cfg.source))
+        except (ConfigError, ValueError) as err:
+            return Candidate(cid, rnd, move, dict(widths), types, raw, bits, {}, error=str(err).splitlines()[0])
+        hw = {"multipliers": est.total("multipliers"), "dsp": est.total("dsp_upper"),
+              "bram": est.total("bram18_lower")}
+        return Candidate(cid, rnd, move, dict(widths), types, raw, bits, hw)
+
+
+def search_space(cfg: Config, float_model, weights, x_train: np.ndarray) -> SearchSpace:
+    """Components, sizes and value extremes from the float model (weights; activations on ``x_train``)."""
+    from hlsgen.profile.ranges import float_values
+
+    values = float_values(cfg, float_model, to_float(x_train))
+    relu = {lc.name for lc in cfg.layers if lc.activation == "relu"}
+    sizes: dict[Key, int] = {}
+    reference, extremes, unsigned = {}, {}, set()
+    for lc in cfg.layers:
+        if not lc.has_weights:
+            continue
+        w, b = weights[lc.name]
+        for quantity, count in zip(QUANTITIES, (w.size, b.size, 0), strict=True):
+            key = (lc.name, quantity)
+            sizes[key] = int(count)
+            reference[key] = current_type(cfg, lc.name, quantity)
+            v = values[key]
+            extremes[key] = (float(np.min(v)), float(np.max(v)))
+            if quantity == "result" and lc.name in relu:
+                unsigned.add(key)
+    return SearchSpace(cfg, raw_config(cfg), sizes, reference, extremes, unsigned)
+
+
+def _float_model(cfg: Config, data: Mnist):
+    """The config's cached float model (``<output_dir>/train`` when it matches the config), else trained."""
+    from hlsgen.train import load_trained, train_float
+
+    train_dir = Path(cfg.output_dir) / "train"
+    if cached_training(train_dir, cfg, cfg.train.epochs):
+        print(f"search: float model from {train_dir}", flush=True)
+        return load_trained(train_dir)[1]
+    start = time.perf_counter()
+    print(f"search: no matching training in {train_dir}; training the float model ({cfg.train.epochs} epochs)",
+          flush=True)
+    model = train_float(cfg, data)
+    print(f"search: float model trained in {time.perf_counter() - start:.1f} s", flush=True)
+    return model
+
+
+def data_file(cfg: Config) -> str:
+    """The absolute path of the data file every worker reads: ``data.path``, else ``$HLSGEN_DATA``."""
+    from hlsgen.data import ENV_VAR
+
+    path = cfg.data.path or os.environ.get(ENV_VAR)
+    if not path:
+        raise UsageError(f"search: workers need a data file; set data.path in the config or {ENV_VAR}")
+    return str(Path(path).resolve())
+
+
+def greedy_search(space: SearchSpace, evaluator, lo: int, hi: int, floor_loss: int,
+                  log=print) -> list[Candidate]:
+    """Every candidate of the greedy search (the reference first), ``accepted`` marking the path taken.
+    ``floor_loss``: correct images a candidate may lose against the reference (:func:`allowed_loss`)."""
+    widths = {key: t.width for key, t in space.reference.items()}
+    ref = space.candidate(0, 0, None, widths)
+    if ref.error:
+        raise HlsgenError(f"search: the config itself cannot be evaluated: {ref.error}")
+    [ref.correct] = evaluator.correct([ref.raw])
+    if ref.correct is None:
+        raise HlsgenError("search: the config itself cannot be lowered to a spec")
+    ref.accepted = True
+    candidates, frozen, current, floor = [ref], set(), ref.correct, ref.correct - floor_loss
+    rnd = 0
+    while True:
+        rnd += 1
+        moves = generate_moves(widths, frozen, lo, hi)
+        batch = [space.candidate(len(candidates) + i, rnd, m, {**widths, m.key: m.new}) for i, m in enumerate(moves)]
+        candidates += batch
+        valid = [c for c in batch if c.error is None]
+        frozen.update(c.move.key for c in batch if c.error is not None)
+        if not valid:
+            break
+        for c, correct in zip(valid, evaluator.correct([c.raw for c in valid]), strict=True):
+            c.correct = correct
+            if correct is None:
+                c.error = "rejected by the lowering"
+        pick = choose_move(current, [(c.move, c.correct) for c in valid], space.sizes, floor)
+        frozen.update(c.move.key for c in valid if c.correct is None or c.correct < floor)
+        if pick is None:
+            log(f"search: round {rnd}: {len(valid)} candidate{'s' * (len(valid) != 1)}, none within the budget; done")
+            break
+        taken = valid[pick]
+        taken.accepted, widths, current = True, taken.widths, taken.correct
+        log(f"search: round {rnd}: {len(valid)} candidate{'s' * (len(valid) != 1)}; {taken.move.name} "
+            f"{taken.move.old} -> {taken.move.new} bits ({taken.types[taken.move.key]}): {current} correct, "
+            f"{taken.weight_bits} weight bits")
+    return candidates
+
+
+def _qat_correct(cfg: Config, raw: dict[str, Any], data: Mnist, float_model, epochs: int, x_test, y_test) -> int:
+    from hlsgen.config import config_from_dict
+    from hlsgen.train import fine_tune
+    from hlsgen.train.codes import export_spec
+    from hlsgen.train.quantizers import QuantizerMismatchWarning
+
+    cand = config_from_dict(raw, source=cfg.source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuantizerMismatchWarning)  # the golden model decides, not QKeras
+        qat = fine_tune(cand, data, float_model, epochs)
+    spec = export_spec(cand, qat)
+    out = golden.run(spec, input_codes(cand.input_type, x_test)).output
+    return int(np.count_nonzero(golden.labels(out) == y_test))
+
+
+def confirm(candidates: list[Candidate], front: list[int], best: int, n_confirm: int, cfg: Config, data: Mnist,
+            float_model, epochs: int, n_test: int | None, floor_loss: int, log=print) -> tuple[int, list[int]]:
+    """Fine-tune the reference and the :func:`confirm_set` candidates (in place: ``qat_correct``); return
+    the chosen candidate (smallest weight bits within the budget of the fine-tuned reference; the reference
+    when none is) and the confirmed ids."""
+    x_test, y_test = data.x_test[:n_test], data.y_test[:n_test].astype(np.int64)
+    bits = {c.id: c.weight_bits for c in candidates}
+    ids = [0] + [i for i in confirm_set(front, bits, best, n_confirm) if i != 0]
+    for i in ids:
+        c = candidates[i]
+        start = time.perf_counter()
+        try:
+            c.qat_correct = _qat_correct(cfg, c.raw, data, float_model, epochs, x_test, y_test)
+        except HlsgenError as err:
+            c.qat_error = str(err).splitlines()[0]
+        shown = "failed: " + c.qat_error if c.qat_error else f"{c.qat_correct}/{len(y_test)} correct"
+        log(f"search: QAT {epochs} epoch{'s' * (epochs != 1)} of candidate {i} ({c.weight_bits} weight bits): "
+            f"{shown} ({time.perf_counter() - start:.1f} s)")
+    ref = candidates[0].qat_correct
+    if ref is None:
+        raise HlsgenError(f"search: the reference config's fine-tune failed: {candidates[0].qat_error}")
+    ok = [i for i in ids if candidates[i].qat_correct is not None and candidates[i].qat_correct >= ref - floor_loss]
+    return min(ok, key=lambda i: (candidates[i].weight_bits, -candidates[i].qat_correct, i)), ids
+
+
+def parse_bits(text: str) -> tuple[int, int]:
+    """``--bits`` as the CLI takes it: ``"LO..HI"`` (``"2..8"``) or one width ``"N"`` (``N..N``); UsageError
+    otherwise."""
+    lo, sep, hi = text.partition("..")
+    try:
+        bits = (int(lo), int(hi if sep else lo))
+    except ValueError:
+        raise UsageError(f"--bits: expected LO..HI (e.g. 2..8), got {text!r}") from None
+    if not 1 <= bits[0] <= bits[1]:
+        raise UsageError(f"--bits: expected LO..HI with 1 <= LO <= HI, got {text!r}")
+    return bits
+
+
+def search_command(config_path: str | Path, max_drop: float = 0.5, bits: tuple[int, int] = (2, 8),
+                   workers: int | None = None, scheduler: str | None = None, output: str | Path | None = None,
+                   force: bool = False, qat_epochs: int = 3, test_images: int | None = None,
+                   confirm_candidates: int = 3, log=print) -> Path:
+    """Run the search on the config at ``config_path``, print the front, write the output folder
+    (default ``<output_dir>-search``) and return its path. See the module docstring for the method."""
+    from hlsgen.profile.search_dask import dask_evaluator
+    from hlsgen.profile.search_report import write_outputs
+    from hlsgen.train.codes import float_weights
+
+    lo, hi = bits
+    if not 1 <= lo <= hi:
+        raise UsageError(f"--bits: expected LO..HI with 1 <= LO <= HI, got {lo}..{hi}")
+    if max_drop < 0 or qat_epochs < 0 or (test_images is not None and test_images < 1):
+        raise UsageError("search: --max-drop and --qat-epochs must be >= 0 and --test-images >= 1")
+    cfg = load_config(config_path)
+    target = Path(output or f"{cfg.output_dir}-search")
+    check_replaceable(target, force)
+    start = time.perf_counter()
+    path = data_file(cfg)
+    data = load_mnist(path)
+    n_test = len(data.x_test[:test_images])
+    float_model = _float_model(cfg, data)
+    x_test, y_test = data.x_test[:n_test], data.y_test[:n_test].astype(np.int64)
+    float_acc = float(np.mean(golden.labels(float_model.predict(to_float(x_test), batch_size=1000, verbose=0))
+                              == y_test))
+    phases = {"float_model": time.perf_counter() - start}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name], mark = now - mark, now
+
+    weights = float_weights(cfg, float_model)
+    space = search_space(cfg, float_model, weights, data.x_train[:PROFILE_IMAGES])
+    lap("ranges")
+    floor_loss = allowed_loss(max_drop, n_test)
+    with dask_evaluator(weights, path, n_test, workers, scheduler) as evaluator:
+        log(f"search: PTQ evaluations on {evaluator.where} ({evaluator.workers()} workers), {n_test} test images, "
+            f"widths {lo}..{hi}, at most {floor_loss} images ({max_drop} points) below the config")
+        lap("cluster_start")
+        candidates = greedy_search(space, evaluator, lo, hi, floor_loss, log)
+        evaluations = evaluator.evaluations
+        lap("ptq_search")
+    lap("cluster_stop")
+    points = [(c.weight_bits, c.correct) for c in candidates]
+    front = pareto_front(points)
+    floor = candidates[0].correct - floor_loss
+    within = [c.id for c in candidates if c.correct is not None and c.correct >= floor]
+    ptq_best = min(within, key=lambda i: (candidates[i].weight_bits, -candidates[i].correct, i))
+    if qat_epochs > 0:
+        chosen, confirmed = confirm(candidates, front, ptq_best, confirm_candidates, cfg, data, float_model,
+                                    qat_epochs, n_test, floor_loss, log)
+    else:
+        chosen, confirmed = ptq_best, []
+        log("search: --qat-epochs 0: the best config is chosen by PTQ alone (no fine-tune confirms it)")
+    lap("qat")
+    seconds = time.perf_counter() - start
+    write_outputs(target, force, cfg, space, candidates, front, chosen, confirmed, n_test=n_test,
+                  max_drop=max_drop, bits=(lo, hi), qat_epochs=qat_epochs, evaluations=evaluations,
+                  float_accuracy=float_acc, seconds=seconds, phases=phases, log=log)
+    return target
