@@ -69,3 +69,39 @@ def random_spec(raw: dict, seed: int = 0) -> HardwareSpec:
             codes[layer.name] = (rng.integers(p.weight.min_code, p.weight.max_code + 1, shape),
                                  rng.integers(p.bias.min_code, p.bias.max_code + 1, shape[-1]))
     return build_spec(cfg, codes)
+
+
+def flip_observable_weight(project: Path, layer: str, images: int) -> int:
+    """Change one weight of the Dense ``layer`` by one LSB in the ``firmware/weights/*.txt`` file that C
+    simulation reads, choosing the first one (in the file's order) whose change alters a golden output on
+    the first ``images`` test images -- a single LSB can vanish in a saturated or rounded output, and a
+    mutation test must break the evidence for certain. Returns the index changed in the file."""
+    from hlsgen import golden
+
+    spec = HardwareSpec.load(project)
+    stage = spec.stage(layer)
+    codes, lsb = stage.weight_codes, stage.weight_t.lsb
+    files = sorted((project / "firmware" / "weights").glob("w*.txt"))
+    for path in files:
+        values = np.array([float(v) for v in path.read_text().split(",")])
+        # hls4ml writes the kernel as Keras lays it out, or transposed (Resource strategy)
+        for layout in (codes, codes.T):
+            if values.size == codes.size and np.array_equal(values, layout.reshape(-1) * lsb):
+                break
+        else:
+            continue
+        x = np.loadtxt(project / "tb_data" / "inputs.txt", dtype=np.int64, ndmin=2)[:images]
+        x = x.reshape(len(x), *spec.input_shape)
+        base = golden.run(spec, x).output
+        for k in range(values.size):
+            changed = layout.copy()
+            flat = changed.reshape(-1)
+            step = 1 if flat[k] < stage.weight_t.max_code else -1
+            flat[k] += step
+            new = changed if layout is codes else changed.T
+            if not np.array_equal(golden.run(spec.with_weights(layer, new, stage.bias_codes), x).output, base):
+                values[k] += step * lsb
+                path.write_text(",".join(f"{v:.7f}" for v in values))
+                return k
+        raise AssertionError(f"no single-LSB change of {layer}'s weights changes an output on {images} images")
+    raise AssertionError(f"no weight file of {project} holds {layer}'s weights")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from specs import SHARED
+from specs import SHARED, flip_observable_weight
 
 from hlsgen.config import quote_types
 
@@ -148,12 +148,7 @@ def test_batchnorm_and_standalone_activations_csim_is_bit_exact(tmp_path, small_
 def test_changed_weight_fails_and_names_the_layer(stream_project, tmp_path):
     project = tmp_path / "broken"
     shutil.copytree(stream_project, project, ignore=shutil.ignore_patterns("build"))
-    # fc2's weights: the last dense layer's weight file (hls4ml numbers them w<index>.txt)
-    weights = sorted((project / "firmware" / "weights").glob("w*.txt"), key=lambda p: int(p.stem[1:]))
-    fc2 = weights[-1]
-    values = fc2.read_text().split(",")
-    values[0] = f"{float(values[0]) + 1 / 64:.7f}"  # one LSB of ap_fixed<8,2>
-    fc2.write_text(",".join(values))
+    flip_observable_weight(project, "fc2", 5)  # one LSB of an fc2 weight, in the file C simulation reads
     res = make(project, "csim", "HLS_TOOL=gxx", "N=5", "TRACE=1")
     assert res.returncode != 0
     assert "first differing layer 'fc2'" in res.stdout + res.stderr, res.stdout[-3000:]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from specs import flip_observable_weight
 
 from hlsgen.config import quote_types
 
@@ -92,11 +93,8 @@ def keep_lines(name: str, count: int):
 
 
 def flip_weight(project: Path) -> None:
-    """One LSB of fc2's first weight (ap_fixed<8,2>: 1/64), in the file C simulation reads."""
-    weights = sorted((project / "firmware" / "weights").glob("w*.txt"), key=lambda p: int(p.stem[1:]))
-    values = weights[-1].read_text().split(",")
-    values[0] = f"{float(values[0]) + 1 / 64:.7f}"
-    weights[-1].write_text(",".join(values))
+    """One LSB of an fc2 weight whose change shows in an output, in the file C simulation reads."""
+    flip_observable_weight(project, "fc2", IMAGES)
 
 
 def flip_expected(project: Path) -> None:
