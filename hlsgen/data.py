@@ -94,7 +94,7 @@ def load_mnist(path: str | Path | None = None) -> Mnist:
     if env:
         return _load_path(Path(env), ENV_VAR)
     try:
-        from tensorflow import keras
+        from hlsgen.keras_compat import keras
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as err:  # no network, proxy, corrupt cache: all the same to the user

@@ -27,7 +27,7 @@ _UNUSED_DEFAULT = "ap_fixed<3,2>"
 
 def keras_model(spec: HardwareSpec):
     """A float Keras model computing the spec's stages, with the spec's exact weight values."""
-    from tensorflow import keras
+    from hlsgen.keras_compat import keras
 
     x = inputs = keras.Input(shape=tuple(spec.input_shape), name=INPUT_NAME)
     for s in spec.stages:

