@@ -105,3 +105,17 @@ def flip_observable_weight(project: Path, layer: str, images: int) -> int:
                 return k
         raise AssertionError(f"no single-LSB change of {layer}'s weights changes an output on {images} images")
     raise AssertionError(f"no weight file of {project} holds {layer}'s weights")
+
+
+def mnist_subset(path: Path, n_train: int, n_test: int) -> Path:
+    """The first ``n_train`` training and ``n_test`` test images of the MNIST file (``$HLSGEN_DATA``, else
+    the shared one) written to ``path`` in Keras' mnist.npz layout; skips the test without the file."""
+    import pytest
+
+    source = Path(os.environ.get("HLSGEN_DATA") or SHARED / "data" / "mnist" / "mnist-10k.npz")
+    if not source.exists():
+        pytest.skip(f"no MNIST file at {source} (set HLSGEN_DATA)")
+    with np.load(source) as npz:
+        np.savez(path, x_train=npz["x_train"][:n_train], y_train=npz["y_train"][:n_train],
+                 x_test=npz["x_test"][:n_test], y_test=npz["y_test"][:n_test])
+    return path

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from specs import SHARED, flip_observable_weight
+from specs import SHARED, flip_observable_weight, mnist_subset
 
 from hlsgen.config import quote_types
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_NPZ = SHARED / "data" / "mnist" / "mnist-10k.npz"
 N_IMAGES = 40
 
 pytestmark = [
@@ -33,15 +32,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory) -> Path:
-    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
-    if not source.exists():
-        pytest.skip("no MNIST file (set HLSGEN_DATA)")
-    with np.load(source) as npz:
-        arrays = {"x_train": npz["x_train"][:2000], "y_train": npz["y_train"][:2000],
-                  "x_test": npz["x_test"][:500], "y_test": npz["y_test"][:500]}
-    path = tmp_path_factory.mktemp("data") / "mnist-small.npz"
-    np.savez(path, **arrays)
-    return path
+    return mnist_subset(tmp_path_factory.mktemp("data") / "mnist-small.npz", 2000, 500)
 
 
 def write_config(directory: Path, data: Path, pool: str = "MaxPooling2D", **hls) -> Path:

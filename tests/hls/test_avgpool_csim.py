@@ -12,7 +12,6 @@ Slow: trains 1 epoch on 1,000 images and simulates 20 test images per io type.
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import subprocess
 import sys
@@ -21,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from specs import REFERENCE
+from specs import REFERENCE, mnist_subset
 
 from hlsgen import golden
 from hlsgen.spec import HardwareSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
 N_IMAGES = 20
 
 pytestmark = [
@@ -38,15 +36,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory) -> Path:
-    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
-    if not source.exists():
-        pytest.skip("no MNIST file (set HLSGEN_DATA)")
-    with np.load(source) as npz:
-        arrays = {"x_train": npz["x_train"][:1000], "y_train": npz["y_train"][:1000],
-                  "x_test": npz["x_test"][:100], "y_test": npz["y_test"][:100]}
-    path = tmp_path_factory.mktemp("data") / "mnist-avg.npz"
-    np.savez(path, **arrays)
-    return path
+    return mnist_subset(tmp_path_factory.mktemp("data") / "mnist-avg.npz", 1000, 100)
 
 
 def avgpool_config(directory: Path, data: Path, io_type: str) -> Path:

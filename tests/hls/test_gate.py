@@ -17,15 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
-from specs import flip_observable_weight
+from specs import flip_observable_weight, mnist_subset
 
 from hlsgen.config import quote_types
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
 IMAGES = 20
 GXX = {"HLS_TOOL": "gxx"}
 
@@ -48,13 +46,8 @@ def make(project: Path, *args: str, env: dict | None = None) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A 20-image io_stream project, compiled and simulated once (build/csim and a csim_output.txt exist)."""
-    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
-    if not source.exists():
-        pytest.skip("no MNIST file (set HLSGEN_DATA)")
     work = tmp_path_factory.mktemp("gate")
-    with np.load(source) as npz:
-        np.savez(work / "mnist-small.npz", x_train=npz["x_train"][:2000], y_train=npz["y_train"][:2000],
-                 x_test=npz["x_test"][:100], y_test=npz["y_test"][:100])
+    mnist_subset(work / "mnist-small.npz", 2000, 100)
     raw = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
     raw["data"]["path"] = str(work / "mnist-small.npz")
     raw["train"]["epochs"] = 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from specs import REFERENCE
+from specs import REFERENCE, mnist_subset
 
 from hlsgen.config import config_from_dict, load_config
 from hlsgen.fixed import FixedType
@@ -31,7 +30,6 @@ from hlsgen.profile.ranges import (
 
 T = FixedType.parse
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
 
 
 # ------------------------------------------------------------------------------ integer bits by hand
@@ -193,12 +191,7 @@ def hlsgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_profile_command_end_to_end(tmp_path):
-    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
-    if not source.exists():
-        pytest.skip("no MNIST file (set HLSGEN_DATA)")
-    with np.load(source) as npz:
-        np.savez(tmp_path / "small.npz", x_train=npz["x_train"][:1000], y_train=npz["y_train"][:1000],
-                 x_test=npz["x_test"][:200], y_test=npz["y_test"][:200])
+    mnist_subset(tmp_path / "small.npz", 1000, 200)
     raw = copy.deepcopy(REFERENCE)
     raw["data"]["path"] = str(tmp_path / "small.npz")
     raw["train"]["epochs"] = 1

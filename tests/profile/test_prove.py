@@ -3,17 +3,14 @@ model's own overflow counts, soundness on random in-range inputs, witnesses the 
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
+from specs import random_spec
 
 from hlsgen import golden
-from hlsgen.config import config_from_dict
 from hlsgen.fixed import FixedType
 from hlsgen.profile.prove import analyse, find_witness, prove, summary
 from hlsgen.spec import HardwareSpec, Stage
-from hlsgen.spec.lower import build_spec
 
 T = FixedType.parse
 
@@ -36,20 +33,6 @@ def _config(result="ap_ufixed<8,2,AP_RND_CONV,AP_SAT>", pool="MaxPooling2D", den
         "precision": {"input": "ap_ufixed<8,0>", "layers": layers},
         "hls": {"softmax": softmax},
     }
-
-
-def _spec(raw: dict, seed: int) -> HardwareSpec:
-    cfg = config_from_dict(copy.deepcopy(raw))
-    rng = np.random.default_rng(seed)
-    codes = {}
-    for layer in cfg.layers:
-        if layer.has_weights:
-            p = cfg.precision[layer.name]
-            shape = ((*layer.args["kernel_size"], layer.input_shape[-1], layer.output_shape[-1])
-                     if layer.type == "Conv2D" else (layer.input_shape[-1], layer.output_shape[-1]))
-            codes[layer.name] = (rng.integers(p.weight.min_code, p.weight.max_code + 1, shape),
-                                 rng.integers(p.bias.min_code, p.bias.max_code + 1, shape[-1]))
-    return build_spec(cfg, codes)
 
 
 CONFIGS = {
@@ -84,7 +67,7 @@ def test_dense_bound_and_witness_by_hand():
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_point_analysis_counts_what_the_golden_model_counts(name):
-    spec = _spec(CONFIGS[name], seed=3)
+    spec = random_spec(CONFIGS[name], seed=3)
     x = np.random.default_rng(1).integers(0, 256, (300, 9, 8, 1))
     x[:20] = 255  # bright images saturate more
     gold = golden.run(spec, x)
@@ -98,7 +81,7 @@ def test_point_analysis_counts_what_the_golden_model_counts(name):
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_proved_casts_never_overflow_on_random_inputs(name):
-    spec = _spec(CONFIGS[name], seed=7)
+    spec = random_spec(CONFIGS[name], seed=7)
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.integers(0, 256, (500, 9, 8, 1)), rng.choice([0, 255], (500, 9, 8, 1))])
     proved = {(r.layer, r.cast) for r in prove(spec, search=False) if r.status == "proved"}
@@ -111,7 +94,7 @@ def test_proved_casts_never_overflow_on_random_inputs(name):
 
 
 def test_narrow_conv_result_has_a_witness_the_golden_model_confirms():
-    spec = _spec(CONFIGS["narrow conv result"], seed=3)
+    spec = random_spec(CONFIGS["narrow conv result"], seed=3)
     reports = {(r.layer, r.cast): r for r in prove(spec)}
     relu = reports[("c1_relu", "result")]
     assert relu.status == "may_overflow" and relu.witness is not None and relu.witness_confirmed
@@ -121,7 +104,7 @@ def test_narrow_conv_result_has_a_witness_the_golden_model_confirms():
 
 
 def test_wrapping_accumulator_witness_is_found():
-    spec = _spec(CONFIGS["narrow accumulator"], seed=3)
+    spec = random_spec(CONFIGS["narrow accumulator"], seed=3)
     report = next(r for r in prove(spec) if (r.layer, r.cast) == ("c1", "accum"))
     assert report.status == "may_overflow" and report.witness_confirmed
     x = np.array(report.witness).reshape(1, 9, 8, 1)
@@ -130,6 +113,6 @@ def test_wrapping_accumulator_witness_is_found():
 
 
 def test_witness_search_returns_none_when_nothing_overflows():
-    spec = _spec(CONFIGS["reference-like"], seed=3)
+    spec = random_spec(CONFIGS["reference-like"], seed=3)
     starts = np.zeros((1, 9, 8, 1), np.int64)
     assert find_witness(spec, "c1", "accum", starts) is None

@@ -12,10 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
-from specs import REFERENCE, SHARED
+from specs import REFERENCE, mnist_subset
 
 from hlsgen.config import config_from_dict, load_config
 from hlsgen.errors import UsageError
@@ -33,7 +32,6 @@ from hlsgen.profile.search_greedy import (
 )
 
 T = FixedType.parse
-MNIST_10K = SHARED / "data" / "mnist" / "mnist-10k.npz"
 
 # configs/mnist.yaml's parameters: conv1 3x3x1x2 + 2, fc1 338x128 + 128, fc2 128x10 + 10
 MNIST_SIZES = {("conv1", "weight"): 18, ("conv1", "bias"): 2, ("conv1", "result"): 0,
@@ -186,11 +184,7 @@ def test_refuses_foreign_output_and_bad_bits(tmp_path):
 # ------------------------------------------------------------------------------ end to end (tiny network)
 
 def _tiny(root: Path) -> Path:
-    if not MNIST_10K.exists():
-        pytest.skip(f"{MNIST_10K} not found (the shared MNIST subset)")
-    with np.load(MNIST_10K) as d:
-        np.savez(root / "mnist.npz", x_train=d["x_train"][:2000], y_train=d["y_train"][:2000],
-                 x_test=d["x_test"][:500], y_test=d["y_test"][:500])
+    mnist_subset(root / "mnist.npz", 2000, 500)
     raw = copy.deepcopy(REFERENCE)
     raw["model"]["layers"][3]["units"] = 16
     raw["train"] = {"epochs": 12, "batch_size": 64, "optimizer": "adadelta", "learning_rate": 1.0}
