@@ -26,6 +26,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config file")
     p.set_defaults(func=_cmd_check)
 
+    p = sub.add_parser("import", help="a trained Keras/QKeras model -> a complete config whose train.init is its "
+                       "weights")
+    p.add_argument("model", help="Keras 2 model (.h5, .keras) or a JSON architecture (with --weights)")
+    p.add_argument("--output", required=True, metavar="CONFIG.yaml",
+                   help="config to write; the model is copied next to it")
+    p.add_argument("--weights", help="weights (.h5) for a JSON architecture")
+    p.add_argument("--bits", type=int, default=8, help="width of types not fixed by QKeras quantizers (default 8)")
+    p.add_argument("--images", type=int, default=2000, help="training images to profile (default 2000)")
+    p.add_argument("--input-scale", type=int, choices=(255, 256),
+                   help="the model was trained on pixel/255 or pixel/256 (default 255, as Keras' MNIST examples)")
+    p.add_argument("--force", action="store_true", help="replace an existing CONFIG.yaml or model copy")
+    p.set_defaults(func=_cmd_import)
+
     p = sub.add_parser("train", help="train float and QAT models; report float, PTQ, QAT and golden accuracy")
     p.add_argument("config", help="YAML config file")
     p.add_argument("--output", help="output directory (default: the config's output_dir)")
@@ -106,6 +119,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     sys.stdout.write(cfg.resolved_yaml())
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    _positive("--bits", args.bits)
+    _positive("--images", args.images)
+    from hlsgen.importer import import_command  # TensorFlow: slow
+
+    import_command(args.model, args.output, args.weights, args.bits, args.images, args.input_scale, args.force)
     return 0
 
 

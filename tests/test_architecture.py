@@ -24,6 +24,7 @@ ALLOWED = {
     "verify": {"fixed", "spec", "golden", "outdir"},
     "synth": {"fixed", "config"},
     "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth"},
+    "importer": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "profile", "synth"},
 }
 # Single modules with one more dependency than their package: lowering turns a config into a spec.
 MODULE_ALLOWED = {"hlsgen.spec.lower": {"config"}}
@@ -32,6 +33,7 @@ HEAVY = ("tensorflow", "qkeras", "hls4ml", "yaml", "keras")
 HEAVY_ALLOWED = {
     "train": HEAVY,  # QKeras training
     "profile": HEAVY,  # measures a trained Keras model's values; writes YAML
+    "importer": HEAVY,  # reads Keras/QKeras model files; writes YAML
     "config": ("yaml",),  # reads the YAML
     "hls": ("tensorflow", "hls4ml"),  # hls4ml converts a Keras model rebuilt from the spec
     "data": ("tensorflow",),  # Keras' MNIST downloader, the last resort

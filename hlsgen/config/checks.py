@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
 import reprlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hlsgen.errors import ConfigError
@@ -166,3 +168,39 @@ def merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, An
     out = dict(defaults)
     out.update(given)
     return out
+
+
+#: Model files ``train.init`` may name: Keras 2 whole models (HDF5 or the .keras zip).
+MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+def model_file(where: str, value: Any, words: tuple[str, ...]) -> str:
+    """One of ``words``, or the path of an existing Keras model file (:data:`MODEL_SUFFIXES`; relative
+    paths are taken from the current directory). Returns ``value``."""
+    if isinstance(value, str) and value in words:
+        return value
+    expected = f"{', '.join(words)} or the path of a Keras model file ({', '.join(MODEL_SUFFIXES)})"
+    if not isinstance(value, str) or not value or len(value) > 4096 or not value.isprintable():
+        raise ConfigError(f"{where}: expected {expected}, got {show(value)}")
+    path = Path(value)
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        close = difflib.get_close_matches(value[:MAX_SHOWN], list(words), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"{where}: {show(value)} is not one of {', '.join(words)}{hint}, nor a Keras model file "
+                          f"({', '.join(MODEL_SUFFIXES)})")
+    if not path.is_file():
+        raise ConfigError(f"{where}: {show(value)}: no such file (relative paths are taken from the current "
+                          "directory)")
+    return value
+
+
+def file_digest(where: str, path: str | Path) -> str:
+    """SHA-256 (first 16 hex digits) of a file's bytes: a changed model file invalidates a cached training."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:
+        raise ConfigError(f"{where}: {show(str(path))}: cannot read ({err.strerror})") from None
+    return digest.hexdigest()[:16]

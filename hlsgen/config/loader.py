@@ -20,10 +20,12 @@ import yaml
 
 from hlsgen.config.checks import (
     choice,
+    file_digest,
     finite_everywhere,
     integer,
     mapping,
     merge,
+    model_file,
     number,
     parse_type,
     safe_path,
@@ -46,7 +48,10 @@ SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "none")
 IO_TYPES = ("io_stream", "io_parallel")
 STRATEGIES = ("Resource", "Latency")
 BACKENDS = ("Vitis",)
-TRAIN_INITS = ("float", "scratch")
+TRAIN_INITS = ("float", "scratch")  # or the path of a Keras model file: its weights (hlsgen import)
+#: Pixel scalings a model given by train.init may have been trained with (its input = pixel / scale);
+#: hlsgen's hardware takes pixel / 256 (the ap_ufixed<8,0> codes are the pixel bytes).
+INPUT_SCALES = (256, 255)
 OPTIMIZERS = ("adadelta", "adam", "sgd", "rmsprop")
 #: Largest seed: Keras' set_random_seed takes 0..2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -60,7 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "seed": 1,
     "data": {"dataset": "mnist", "path": None},
     # init: float = QAT fine-tunes the trained float model's weights (measured better than from scratch);
-    # scratch = QAT from random weights (seeded)
+    # scratch = QAT from random weights (seeded); a model file (.h5/.keras) = its weights (hlsgen import):
+    # epochs 0 rounds them into the types (PTQ), epochs > 0 fine-tunes QAT from them. input_scale (only
+    # with a model file): 255 when that model was trained on pixel/255 (folded into its first layer).
     "train": {"epochs": 12, "batch_size": 128, "optimizer": "adadelta", "learning_rate": 1.0, "init": "float"},
     "precision": {
         "input": "ap_ufixed<8,0>",
@@ -126,7 +133,14 @@ class TrainConfig:
     batch_size: int
     optimizer: str
     learning_rate: float
-    init: str = "float"
+    init: str = "float"  # "float", "scratch" or the path of a Keras model file
+    input_scale: int = 256  # the init model's input is pixel / input_scale
+    init_digest: str | None = None  # SHA-256 (16 hex digits) of the init model file
+
+    @property
+    def init_path(self) -> Path | None:
+        """The Keras model file whose weights start the training (None: ``float`` or ``scratch``)."""
+        return None if self.init in TRAIN_INITS else Path(self.init)
 
 
 @dataclass(frozen=True)
@@ -245,7 +259,7 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
                 for lc in layers
             ],
         },
-        "train": dict(train.__dict__),
+        "train": _resolved_train(train),
         "precision": {
             "input": str(input_type),
             "softmax": {
@@ -267,14 +281,33 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
 
 def _parse_train(train_raw: Mapping[str, Any]) -> TrainConfig:
     t = merge(DEFAULTS["train"], train_raw)
-    unknown_keys("train", t, DEFAULTS["train"])
+    unknown_keys("train", t, (*DEFAULTS["train"], "input_scale"))
+    init = model_file("train.init", t["init"], TRAIN_INITS)
+    from_file = init not in TRAIN_INITS
+    scale = t.get("input_scale", 256)
+    if scale not in INPUT_SCALES or isinstance(scale, bool):
+        raise ConfigError(f"train.input_scale: expected 256 or 255 (the init model's input is pixel / "
+                          f"input_scale), got {show(scale)}")
+    if scale != 256 and not from_file:
+        raise ConfigError(f"train.input_scale: {scale} applies to a model given by train.init: <model file>; "
+                          "hlsgen itself trains on pixel / 256")
     return TrainConfig(
-        epochs=integer("train.epochs", t["epochs"], minimum=1, maximum=MAX_EPOCHS),
+        # 0 epochs: the given weights rounded into the types (PTQ), only with a model file
+        epochs=integer("train.epochs", t["epochs"], minimum=0 if from_file else 1, maximum=MAX_EPOCHS),
         batch_size=integer("train.batch_size", t["batch_size"], minimum=1, maximum=MAX_BATCH),
         optimizer=choice("train.optimizer", t["optimizer"], OPTIMIZERS),
         learning_rate=number("train.learning_rate", t["learning_rate"]),
-        init=choice("train.init", t["init"], TRAIN_INITS),
+        init=init, input_scale=scale, init_digest=file_digest("train.init", init) if from_file else None,
     )
+
+
+def _resolved_train(train: TrainConfig) -> dict[str, Any]:
+    """The resolved ``train`` section; the model file's digest (so a changed file is retrained) and its input
+    scale only when ``init`` names one (other configs keep their digests)."""
+    out = {k: getattr(train, k) for k in ("epochs", "batch_size", "optimizer", "learning_rate", "init")}
+    if train.init_path is not None:
+        out.update(input_scale=train.input_scale, init_sha256=train.init_digest)
+    return out
 
 
 def _parse_softmax(raw: Mapping[str, Any], implementation: str) -> SoftmaxConfig:

@@ -7,8 +7,8 @@ import importlib
 # Lazy (PEP 562): ``hlsgen.train.cache`` and friends must not load TensorFlow just by being imported;
 # the names below import :mod:`.training` (and so TensorFlow) on first use.
 _TRAINING = ("QKERAS_LABELS", "TrainResult", "agreement", "build_float_model", "build_qkeras_model",
-             "fine_tune", "format_metrics", "init_from", "load_trained", "save_model", "train_command",
-             "train_float", "train_models", "write_training")
+             "fine_tune", "format_metrics", "given_float_model", "init_from", "load_init_model", "load_trained",
+             "save_model", "source_predictions", "train_command", "train_float", "train_models", "write_training")
 __all__ = list(_TRAINING)
 
 

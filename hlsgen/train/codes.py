@@ -156,3 +156,65 @@ def _keras_layer(model, name: str):
     except ValueError:
         raise HlsgenError(f"{name}: the model has no layer of that name (was it built from this config?)"
                           ) from None
+
+
+# ------------------------------------------------------------------------------ given weights (train.init)
+
+def given_weights(cfg: Config, source) -> dict[str, list[np.ndarray]]:
+    """``{layer: Keras weight list}`` for every Conv2D/Dense and BatchNormalization of ``cfg``, taken from
+    ``source`` (a Keras or QKeras model, ``train.init``) by layer name, as ``set_weights`` of hlsgen's
+    float and QAT models expects them.
+
+    A QConv2D/QDense kernel or bias with a quantizer is taken as its forward pass uses it (the quantizer
+    applied: what the model computes with). A BatchNormalization without ``scale``/``center`` gets
+    gamma 1 / beta 0. With ``train.input_scale: 255`` the first Conv2D/Dense kernel is multiplied by
+    256/255 (float64, then float32): hlsgen feeds pixel/256, the model was trained on pixel/255.
+
+    Raises
+    ------
+    HlsgenError
+        A layer missing from ``source`` or a weight of another shape, naming the layer.
+    """
+    where = f"train.init: {cfg.train.init}"
+    out: dict[str, list[np.ndarray]] = {}
+    first = True
+    for layer in cfg.layers:
+        if not (layer.has_weights or layer.type == "BatchNormalization"):
+            continue
+        try:
+            kl = source.get_layer(layer.name)
+        except ValueError:
+            raise HlsgenError(f"{where}: the model has no layer '{layer.name}' (the config's layers must be "
+                              "the model's, as hlsgen import writes them)") from None
+        if layer.has_weights:
+            if getattr(kl, "kernel", None) is None:
+                raise HlsgenError(f"{where}: layer '{layer.name}' ({type(kl).__name__}) has no kernel")
+            w = _quantized(kl, "kernel")
+            if first and cfg.train.input_scale != 256:
+                w = w * (256.0 / cfg.train.input_scale)
+            first = False
+            arrays = [w]
+            if layer.args["use_bias"]:
+                if getattr(kl, "bias", None) is None:
+                    raise HlsgenError(f"{where}: layer '{layer.name}' has no bias, the config says use_bias: true")
+                arrays.append(_quantized(kl, "bias"))
+        else:
+            n = int(kl.moving_mean.shape[-1])
+            arrays = [kl.gamma.numpy() if kl.gamma is not None else np.ones(n),
+                      kl.beta.numpy() if kl.beta is not None else np.zeros(n),
+                      kl.moving_mean.numpy(), kl.moving_variance.numpy()]
+        out[layer.name] = [np.asarray(a, dtype=np.float32) for a in arrays]
+    return out
+
+
+def set_given_weights(cfg: Config, model, weights: dict[str, list[np.ndarray]]) -> None:
+    """``model.get_layer(name).set_weights(...)`` for every entry of :func:`given_weights`; a shape that
+    differs from the config's layer is an HlsgenError naming the layer."""
+    for name, arrays in weights.items():
+        layer = model.get_layer(name)
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        given = [tuple(a.shape) for a in arrays]
+        if expected != given:
+            raise HlsgenError(f"train.init: {cfg.train.init}: layer '{name}' has weights of shapes {given}, the "
+                              f"config's layer needs {expected}")
+        layer.set_weights(arrays)

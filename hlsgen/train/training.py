@@ -23,12 +23,14 @@ from qkeras.utils import load_qmodel
 from hlsgen import golden
 from hlsgen.config import Config
 from hlsgen.data import Mnist, input_codes, load_for, to_float
+from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.spec import HardwareSpec
+from hlsgen.spec.lower import build_spec
 from hlsgen.train.cache import QKERAS_LABELS
-from hlsgen.train.codes import export_spec
+from hlsgen.train.codes import export_spec, given_weights, ptq_codes, set_given_weights
 from hlsgen.train.ptq import PtqEvaluator
 from hlsgen.train.quantizers import (
     CUSTOM_OBJECTS,
@@ -175,9 +177,40 @@ def fine_tune(cfg: Config, data: Mnist, init: keras.Model, epochs: int, verbose:
 
 
 def train_float(cfg: Config, data: Mnist, epochs: int | None = None, verbose: int = 0) -> keras.Model:
-    """The float model alone, trained exactly as :func:`train_models` trains it (same seed and budget)."""
+    """The float model alone, trained exactly as :func:`train_models` trains it (same seed and budget); with
+    ``train.init: <model file>`` the float model holding that file's weights (nothing is trained)."""
+    if cfg.train.init_path is not None:
+        return given_float_model(cfg, load_init_model(cfg))
     x, y = to_float(data.x_train), data.y_train.astype(np.int64)
     return _fit(cfg, False, x, y, epochs or cfg.train.epochs, verbose)[0]
+
+
+def load_init_model(cfg: Config) -> keras.Model:
+    """The Keras/QKeras model named by ``train.init`` (a whole model, .h5 or .keras), not compiled."""
+    path = cfg.train.init_path
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load_qmodel(str(path), custom_objects=dict(CUSTOM_OBJECTS), compile=False)
+    except Exception as err:  # h5py, zipfile, JSON and Keras errors alike: the file is not a usable model
+        reason = (str(err).splitlines() or [type(err).__name__])[0][:160]
+        raise HlsgenError(f"train.init: {path}: cannot load as a Keras model ({reason})") from None
+
+
+def given_float_model(cfg: Config, source: keras.Model) -> keras.Model:
+    """hlsgen's float model of ``cfg`` holding ``source``'s weights (:func:`~hlsgen.train.codes.given_weights`:
+    quantized kernels as the source computes with them, the 256/255 input fold)."""
+    model = _build(cfg, quantized=False)
+    set_given_weights(cfg, model, given_weights(cfg, source))
+    return model
+
+
+def source_predictions(cfg: Config, source: keras.Model, images: np.ndarray) -> np.ndarray:
+    """``source``'s outputs on uint8 ``images`` scaled as it was trained (pixel / ``train.input_scale``),
+    reshaped to its own input shape."""
+    x = np.asarray(images, dtype=np.float32) / np.float32(cfg.train.input_scale)
+    x = x.reshape((len(x), *source.input_shape[1:]))
+    return source.predict(x, batch_size=1000, verbose=0)
 
 
 def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: np.ndarray,
@@ -215,21 +248,31 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
     data = data.subset(n_train, n_test)
     epochs = epochs or cfg.train.epochs
     x, y = to_float(data.x_train), data.y_train.astype(np.int64)
-    float_model, t_float = _fit(cfg, False, x, y, epochs, verbose)
-    init = float_model if cfg.train.init == "float" else None  # QAT fine-tunes the float weights
-    qat_model, t_qat = _fit(cfg, True, x, y, epochs, verbose, init=init)
+    source = load_init_model(cfg) if cfg.train.init_path is not None else None
+    if source is not None:  # a given model (hlsgen import): its weights, nothing trained in float
+        float_model, t_float = given_float_model(cfg, source), 0.0
+    else:
+        float_model, t_float = _fit(cfg, False, x, y, epochs, verbose)
+    if source is not None and epochs == 0:  # PTQ: the given weights rounded into the types
+        qat_model, t_qat = _build(cfg, quantized=True), 0.0
+        init_from(qat_model, float_model, cfg)
+    else:
+        init = float_model if cfg.train.init != "scratch" else None  # QAT fine-tunes the float (given) weights
+        qat_model, t_qat = _fit(cfg, True, x, y, epochs, verbose, init=init)
 
     start = time.perf_counter()
     y_test = data.y_test.astype(np.int64)
     float_acc = float(np.mean(golden.labels(float_model.predict(to_float(data.x_test), batch_size=1000, verbose=0))
                               == y_test))
     ptq_acc = PtqEvaluator(float_model, data.x_test, y_test).accuracy(cfg)
-    spec = export_spec(cfg, qat_model)
+    # PTQ folds a batch norm in float64 and rounds once (export_spec would round the QKeras weights, fold, round)
+    trained = source is None or epochs > 0
+    spec = export_spec(cfg, qat_model) if trained else build_spec(cfg, ptq_codes(cfg, float_model))
     agree, qk_labels, gold_labels = _agreement_and_labels(cfg, qat_model, spec, data.x_test)
     metrics = {
         "float": {"accuracy": float_acc},
         "ptq": {"accuracy": ptq_acc},
-        "qat": {"accuracy": float(np.mean(qk_labels == y_test))},
+        **({"qat": {"accuracy": float(np.mean(qk_labels == y_test))}} if trained else {}),
         "golden": {"accuracy": float(np.mean(gold_labels == y_test))},
         "test_images": len(data.x_test),
         "train_images": len(data.x_train),
@@ -242,6 +285,12 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
         "training_digest": cfg.training_digest(),
         "data": data.source,
     }
+    if source is not None:
+        src_labels = golden.labels(source_predictions(cfg, source, data.x_test))
+        metrics["source"] = {"accuracy": float(np.mean(src_labels == y_test)), "file": str(cfg.train.init),
+                             "input_scale": cfg.train.input_scale,
+                             "agreement": {"argmax": float(np.mean(src_labels == gold_labels)),
+                                           "images": len(data.x_test)}}
     return TrainResult(qat_model, float_model, spec, metrics, qk_labels)
 
 
@@ -281,14 +330,20 @@ def write_training(directory: Path, cfg: Config, result: TrainResult) -> None:
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     """The four accuracies and the agreement as a small text table."""
-    what = {"float": "Keras float32", "ptq": "float weights rounded into the types, golden model",
+    what = {"source": f"the given model (train.init), pixel/{metrics.get('source', {}).get('input_scale')}",
+            "float": "Keras float32", "ptq": "float weights rounded into the types, golden model",
             "qat": "QKeras quantization-aware", "golden": "exported QAT spec, golden model (= hardware)"}
+    if "source" in metrics and "qat" not in metrics:
+        what["golden"] = "the given weights rounded into the types (PTQ), golden model (= hardware)"
     lines = [f"{'model':<8}{'accuracy':>9}  what"]
-    lines += [f"{k:<8}{metrics[k]['accuracy']:>9.4f}  {v}" for k, v in what.items()]
+    lines += [f"{k:<8}{metrics[k]['accuracy']:>9.4f}  {v}" for k, v in what.items() if k in metrics]
     agree = metrics["agreement"]
     worst = ", ".join(f"{n} {d['max_lsb']}" for n, d in agree["layers"].items())
     lines.append(f"QKeras vs golden: argmax agrees on {agree['argmax']:.4f} of {agree['images']} test "
                  f"images; max |diff| in LSBs: {worst}")
+    if "source" in metrics:
+        src = metrics["source"]["agreement"]
+        lines.append(f"given model vs golden: argmax agrees on {src['argmax']:.4f} of {src['images']} test images")
     return "\n".join(lines)
 
 
