@@ -43,12 +43,21 @@ def show_key(key: Any) -> str:
     return key if isinstance(key, str) and _PLAIN_KEY.match(key) else show(key)
 
 
+def closest(value: Any, options) -> str | None:
+    """The option ``value`` was most likely meant to be (difflib's closest match), or None: the one
+    source of every "did you mean" in the config's errors."""
+    if not isinstance(value, str | int | float):
+        return None
+    found = difflib.get_close_matches(str(value)[:MAX_SHOWN], [str(o) for o in options], n=1)
+    return found[0] if found else None
+
+
 def unknown_keys(where: str, given: Mapping[str, Any], allowed) -> None:
     """Reject a key of ``given`` not in ``allowed``, suggesting the closest valid one."""
     for key in given:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key)[:MAX_SHOWN], list(allowed), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(allowed)}"
+            close = closest(key, allowed)
+            hint = f"; did you mean '{close}'?" if close else f"; valid keys: {', '.join(allowed)}"
             raise ConfigError(f"{where}{'.' if where else ''}{show_key(key)}: unknown key{hint}")
 
 
@@ -137,8 +146,8 @@ def safe_path(where: str, value: str) -> str:
 def choice(where: str, value: Any, choices) -> str:
     """One of ``choices``, suggesting the closest on a miss."""
     if not isinstance(value, (str, int, float, bool, type(None))) or value not in choices:
-        close = difflib.get_close_matches(str(value)[:MAX_SHOWN], list(choices), n=1) if isinstance(value, str) else []
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = closest(value, choices) if isinstance(value, str) else None
+        hint = f" (did you mean '{close}'?)" if close else ""
         raise ConfigError(f"{where}: {show(value)} is not one of {', '.join(map(str, choices))}{hint}")
     return value
 
@@ -184,8 +193,8 @@ def model_file(where: str, value: Any, words: tuple[str, ...]) -> str:
         raise ConfigError(f"{where}: expected {expected}, got {show(value)}")
     path = Path(value)
     if path.suffix.lower() not in MODEL_SUFFIXES:
-        close = difflib.get_close_matches(value[:MAX_SHOWN], list(words), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = closest(value, words)
+        hint = f" (did you mean '{close}'?)" if close else ""
         raise ConfigError(f"{where}: {show(value)} is not one of {', '.join(words)}{hint}, nor a Keras model file "
                           f"({', '.join(MODEL_SUFFIXES)})")
     if not path.is_file():

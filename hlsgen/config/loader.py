@@ -123,7 +123,6 @@ class HlsConfig:
     clock_period: float
     io_type: str
     strategy: str
-    reuse_default: int
     reuse_factor: Mapping[str, int]  # every Conv2D/Dense layer, resolved
 
 
@@ -346,7 +345,7 @@ def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
     unknown_keys("hls.reuse_factor", rf_raw, ["default", *compute])
     reuse = {n: integer(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1, maximum=MAX_REUSE)
              for n in compute}
-    hls = HlsConfig(backend, part, clock, io_type, strategy, rf_default, MappingProxyType(reuse))
+    hls = HlsConfig(backend, part, clock, io_type, strategy, MappingProxyType(reuse))
     resolved = {
         "backend": backend, "part": part, "clock_period": h["clock_period"], "io_type": io_type,
         "strategy": strategy, "reuse_factor": {"default": rf_default, **reuse}, "softmax": softmax,

@@ -3,12 +3,11 @@ config's ``precision`` section, and the accumulators derived so that no sum can 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hlsgen.config.checks import mapping, merge, parse_type, show_key, unknown_keys
+from hlsgen.config.checks import closest, mapping, merge, parse_type, show_key, unknown_keys
 from hlsgen.config.schema import PRECISION_KEYS
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType, Overflow
@@ -50,8 +49,8 @@ def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]
     names = [lc.name for lc in layers]
     for lname, entry in overrides.items():
         if lname not in names:
-            close = difflib.get_close_matches(str(lname)[:60], names, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; layers: {', '.join(names)}"
+            close = closest(lname, names)
+            hint = f"; did you mean '{close}'?" if close else f"; layers: {', '.join(names)}"
             raise ConfigError(f"precision.layers.{show_key(lname)}: no layer of that name{hint}")
         layer = layers[names.index(lname)]
         allowed = PRECISION_KEYS[layer.type]

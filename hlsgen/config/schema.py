@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from hlsgen.config.checks import mapping, show, show_key, unknown_keys
+from hlsgen.config.checks import closest, mapping, show, show_key, unknown_keys
 from hlsgen.config.names import check_layer_name
 from hlsgen.errors import ConfigError
 
@@ -128,13 +128,11 @@ def _check(where: str, key: str, kind: str, value: Any) -> Any:
 
 def normalize_layer_args(where: str, ltype: str, given: dict[str, Any]) -> dict[str, Any]:
     """Validate a layer's Keras arguments and fill in Keras' defaults."""
-    import difflib
-
     schema = LAYER_SCHEMAS[ltype]
     for key in given:
         if key not in schema:
-            close = difflib.get_close_matches(str(key)[:60], list(schema), n=1)
-            hint = (f"; did you mean '{close[0]}'?" if close
+            close = closest(key, schema)
+            hint = (f"; did you mean '{close}'?" if close
                     else f"; {ltype} takes: {', '.join(schema) or 'no arguments'}")
             raise ConfigError(f"{where}.{show_key(key)}: unknown argument for {ltype}{hint}")
     args: dict[str, Any] = {}
