@@ -73,6 +73,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true", help="trace every layer and name the first that differs")
     p.set_defaults(func=_cmd_csim)
 
+    p = sub.add_parser("rtl", help="build the spec as RTL (da4ml -> Verilog), simulate it with Verilator and compare "
+                       "every output code with tb_data, bit for bit")
+    p.add_argument("project", help="project directory written by hlsgen build")
+    p.add_argument("-n", "--images", type=int, help="first N test images only (default: all)")
+    p.add_argument("--layers", action="store_true", help="each stage on its own against the golden trace; names "
+                   "the first differing layer")
+    p.add_argument("--synth", action="store_true", help="Yosys (synth_xilinx) counts per layer: LUT, FF, CARRY, DSP")
+    p.add_argument("--jobs", type=int, help="parallel Verilator compile jobs (default: one per core)")
+    p.set_defaults(func=_cmd_rtl)
+
     p = sub.add_parser("synth", help="C synthesis with Vitis HLS (make synth), then the report summary")
     p.add_argument("project", help="project directory written by hlsgen build")
     p.set_defaults(func=_cmd_synth)
@@ -231,6 +241,16 @@ def _cmd_csim(args: argparse.Namespace) -> int:
     if status != 0:
         raise VerificationError(f"{project}: 'make csim' exited {status} although every image compared bit-exact")
     return 0
+
+
+def _cmd_rtl(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    _positive("-n", args.images)
+    _positive("--jobs", args.jobs)
+    from hlsgen.rtl import rtl_command
+
+    return rtl_command(Path(args.project), args.images, args.layers, args.synth, args.jobs or os.cpu_count() or 1)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ ALLOWED = {
     "train": {"fixed", "config", "spec", "golden", "data", "outdir"},
     "hls": {"fixed", "spec", "golden", "data"},
     "verify": {"fixed", "spec", "golden", "outdir"},
+    "rtl": {"fixed", "spec", "golden", "verify"},
     "synth": {"fixed", "config"},
     "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth"},
     "importer": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "profile", "synth"},

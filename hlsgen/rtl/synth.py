@@ -39,6 +39,11 @@ def yosys_counts(path: Path, prj: str, timeout: float = 3600.0) -> dict[str, int
     sources = [*sorted((src / "static").glob("*.v")), src / f"{prj}.v"]
     for file in [*sources, *(src / "memfiles").glob("*")]:
         shutil.copy(file, work / file.name)
+    # da4ml asks for rom_style "distributed" by an expression; Yosys then finds no valid mapping for the
+    # table's memory ("no valid mapping found for memory ... lut_rom"): let Yosys choose
+    table = work / "lookup_table.v"
+    if table.is_file():
+        table.write_text(re.sub(r"\(\*\s*rom_style[^*]*\*\)", "", table.read_text()))
     script = (f"read_verilog -defer -sv {' '.join(f.name for f in sources)}; "
               f"synth_xilinx -family xc7 -top {prj} -flatten; tee -q -o yosys_stat.txt stat")
     try:

