@@ -87,7 +87,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project directory written by hlsgen build")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("compare", help="compare the last C simulation's outputs with the golden model")
+    p = sub.add_parser("compare", help="compare the last simulation's outputs (make csim, or make cosim: the "
+                       "RTL's) with the golden model")
     p.add_argument("project", help="project directory written by hlsgen build")
     p.add_argument("--trace", action="store_true", help="also compare the per-layer trace (TRACE=1 runs)")
     p.add_argument("--run-id", help="accept only the output of this run (make csim passes its own)")
@@ -263,7 +264,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     project = require_project(args.project, "Makefile", "build_prj.tcl")
     if not (shutil.which("vitis_hls") or shutil.which("vitis-run")):
         raise ToolMissingError("Vitis HLS not found (neither vitis_hls nor vitis-run is on PATH); install Vitis "
-                               f"HLS 2020.2 or newer, or copy {project} as-is to a machine that has it")
+                               "HLS 2022.2 or newer (hls4ml 1.3.0's Vitis backend: hls4ml docs/intro/setup.rst), "
+                               f"or copy {project} as-is to a machine that has it")
     return 0 if run_make(project, "synth") == 0 else 1
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ("Makefile", "hls_config.cfg", "testbench.cpp")
+TEMPLATES = ("Makefile", "hls_config.cfg", "testbench.cpp", "vitis.sh")
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import re
 
 from hlsgen.config.checks import show
 from hlsgen.errors import ConfigError
+from hlsgen.names import DERIVED_SUFFIXES
 
 #: Longest top or layer name: the top name also names files (``<name>_prj``, ``<name>_test.cpp``).
 MAX_NAME_LENGTH = 64
@@ -57,7 +58,8 @@ _HLS = (
 # hlsgen's testbench (hlsgen/hls/templates/testbench.cpp and hlsgen/hls/testbench.py): globals,
 # locals of main() (they would shadow the top function where main calls it) and members.
 _TESTBENCH = (
-    "BAD_EVIDENCE BUILD_ID CodeFile IN_MAX IN_MIN IN_TYPE MAX_MISMATCH_STATUS N_IMAGES N_IN N_OUT N_TRACED "
+    "BAD_EVIDENCE BUILD_ID CodeFile KIND a rtl_sim "
+    "IN_MAX IN_MIN IN_TYPE MAX_MISMATCH_STATUS N_IMAGES N_IN N_OUT N_TRACED "
     "OUTPUT_FILE OUT_MAX OUT_MIN OUT_TYPE T TRACED TracedLayer arg argc argv assign bad bad_evidence "
     "bad_images bits buffers c c_str check_length code_of codes count data digits end evidence excerpt "
     "exp_codes fexp file fin find_first_not_of fout frac ftrace getline hex hi i ifstream images in in_codes j "
@@ -73,8 +75,6 @@ _GENERATED = re.compile(r"layer\d+_\w*|[a-z]\d+|(\w+_)?config\d+(_\w+)?|\w*_t", 
 
 #: Names the layers of the Keras models take besides the config's own (hlsgen/train, hlsgen/hls/convert).
 RESERVED_LAYER_NAMES = frozenset({"input", "input_1", "input_q"})
-#: Suffixes that hlsgen and hls4ml append to a layer's name for the layers they derive from it.
-DERIVED_SUFFIXES = ("_relu", "_softmax", "_linear", "_q")
 
 
 def _identifier(where: str, name: object, what: str) -> str:

@@ -72,7 +72,7 @@ def hls4ml_config(spec: HardwareSpec, settings: HlsSettings) -> dict[str, Any]:
         elif s.kind == "softmax":
             p = s.params
             entry["Implementation"] = p.implementation
-            if p.implementation in ("stable", "latency"):
+            if p.exp_table_t is not None:
                 # hls4ml 1.3.0 reads the table types from these top-level keys, not from Precision.
                 entry.update(exp_table_t=str(p.exp_table_t), inv_table_t=str(p.inv_table_t),
                              inv_inp_t=str(p.inv_inp_t), accum_t=str(p.accum_t),

@@ -14,23 +14,38 @@ import numpy as np
 from hlsgen import golden
 from hlsgen.data import input_codes
 from hlsgen.hls import convert
-from hlsgen.hls.templates import render
+from hlsgen.hls.tables import write_softmax_tables
+from hlsgen.hls.templates import TEMPLATES_DIR, render
 from hlsgen.hls.testbench import testbench_source, write_codes
 from hlsgen.spec import HardwareSpec, HlsSettings
 
+#: ``make cosim`` simulates at most this many images unless N=... says otherwise (each image costs
+#: thousands of simulated cycles); the project's own default is the smaller of this and its image count.
+COSIM_IMAGES = 100
+_COSIM_TOKEN = "@HLSGEN_COSIM_N@"  # in Makefile and hls_config.cfg until the image count is known
+_RUN_FILES = ("Makefile", "hls_config.cfg")
+
 
 def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
-    """hls4ml's project (every type checked against the spec), our Makefile and Unified cfg, and the spec
-    into ``project``; returns the hls4ml model (the testbench reads its I/O names and traced layers)."""
+    """hls4ml's project (every type checked against the spec), with the softmax tables as constants
+    (:mod:`.tables`), our Makefile, vitis.sh and Unified cfg, and the spec into ``project``; returns the
+    hls4ml model (the testbench reads its I/O names and traced layers)."""
     hls_model = convert.convert(spec, settings, project)
     convert.check_types(spec, hls_model)
     hls_model.write()
+    write_softmax_tables(spec, hls_model, project)
     keras_file = project / "keras_model.keras"
     if keras_file.exists():
         keras_file.unlink()  # a zip with timestamps; spec.json + weights.npz describe the model exactly
-    (project / "Makefile").write_text(render("Makefile", top=spec.name, hlsgen=_hlsgen_executable()))
+    (project / "Makefile").write_text(render("Makefile", top=spec.name, hlsgen=_hlsgen_executable(),
+                                             cosim_n=_COSIM_TOKEN))
+    uncertainty = hls_model.config.get_config_value("ClockUncertainty") or "27%"  # hls4ml's Vitis default
     (project / "hls_config.cfg").write_text(render(
-        "hls_config.cfg", top=spec.name, part=settings.part, clock=settings.clock_ns))
+        "hls_config.cfg", top=spec.name, part=settings.part, clock=settings.clock_ns, uncertainty=uncertainty,
+        cosim_n=_COSIM_TOKEN))
+    script = project / "vitis.sh"
+    script.write_text((TEMPLATES_DIR / "vitis.sh").read_text())  # no placeholders: the Makefile passes NAME
+    script.chmod(0o755)
     spec.save(project)
     return hls_model
 
@@ -55,6 +70,12 @@ def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, test_images
     manifest = write_manifest(tb, spec_stamp(project), len(codes), widths)
     (project / f"{spec.name}_test.cpp").write_text(
         testbench_source(spec, hls_model, images=len(codes), build=manifest["build"]))
+    for name in _RUN_FILES:  # the cosim default: at most COSIM_IMAGES, at most the project's images
+        path = project / name
+        text = path.read_text()
+        if _COSIM_TOKEN not in text:
+            raise ValueError(f"{path}: no {_COSIM_TOKEN} to fill in (written by emit_project?)")
+        path.write_text(text.replace(_COSIM_TOKEN, str(max(1, min(COSIM_IMAGES, len(codes))))))
 
 
 def normalize_project(project: Path, final: Path) -> None:

@@ -88,7 +88,9 @@ def _append_softmax(stages: list[Stage], cfg: Config, layer, name: str) -> None:
         return  # logits out
     logits_t = _last_t(stages, cfg)
     params = SoftmaxParams(sm.implementation)
-    if sm.implementation in ("stable", "latency"):
+    # argmax never reads the tables, but hls4ml's softmax compiles every implementation's code, so the
+    # firmware holds tables for it too (hlsgen/hls/tables.py): the latency ones, stated here like any other
+    if sm.implementation in ("stable", "latency", "argmax"):
         # hls4ml's default inp_norm_t, ap_ufixed<W-1,I-1> wrapping, wraps a difference max - x of
         # 2**(I-1) or more back to a small one. ap_ufixed<W,I> saturating holds every difference.
         norm_t = sm.inp_norm or FixedType(logits_t.width, logits_t.integer, False, overflow=Overflow.SAT)

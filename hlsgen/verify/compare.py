@@ -42,18 +42,43 @@ def read_codes(path: Path, width: int | None = None, t: FixedType | None = None)
     return arr
 
 
-def csim_output_file(project: Path, name: str) -> Path:
-    """tb_data/csim_output.txt of the g++ run, or of a Vitis HLS csim run (newest wins)."""
-    candidates = [project / "tb_data" / "csim_output.txt",
-                  *project.glob(f"{name}_prj/solution*/csim/build/tb_data/csim_output.txt")]
-    found = [c for c in candidates if c.exists()]
+#: Where each simulation's testbench writes its output, relative to the project: g++ and Vitis HLS C
+#: simulation (the Tcl flow's solution, the Unified component's hls folder: UG1399 "Output of C
+#: Simulation": the test bench runs in csim/build), and the C/RTL co-simulation's second testbench run,
+#: on the RTL's outputs, in sim/wrapc_pc (a work folder of UG1399 "Output of C/RTL Co-Simulation"; the
+#: first run, in sim/wrapc, sees only the C model and is never judged).
+OUTPUT_FILES = (
+    "tb_data/csim_output.txt",
+    "{name}_prj/solution*/csim/build/tb_data/csim_output.txt",
+    "{name}_comp/hls/csim/build/tb_data/csim_output.txt",
+    "{name}_prj/solution*/sim/wrapc_pc/tb_data/cosim_output.txt",
+    "{name}_comp/hls/sim/wrapc_pc/tb_data/cosim_output.txt",
+)
+
+
+def _run_of(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(200).decode("utf-8", "replace").split()
+    except OSError:
+        return None
+    return next((w[4:] for w in first if w.startswith("run=")), None)
+
+
+def simulation_output_file(project: Path, name: str, run_id: str | None = None) -> Path:
+    """The simulation output to judge: the one of run ``run_id`` if there is one, else the newest of
+    every C simulation (g++ or Vitis HLS) and C/RTL co-simulation output (:data:`OUTPUT_FILES`)."""
+    found = [p for pattern in OUTPUT_FILES for p in project.glob(pattern.format(name=name)) if p.is_file()]
     if not found:
-        raise NoOutputError(f"{project}: no C simulation output (tb_data/csim_output.txt); run 'make csim' first")
-    return max(found, key=lambda p: p.stat().st_mtime)
+        raise NoOutputError(f"{project}: no C simulation output (tb_data/csim_output.txt) and no co-simulation "
+                            "output; run 'make csim' first")
+    mine = [p for p in found if run_id is not None and _run_of(p) == run_id]
+    return max(mine or found, key=lambda p: p.stat().st_mtime)
 
 
 def compare_project(project: str | Path, trace: bool = False, run_id: str | None = None) -> dict[str, Any]:
-    """Compare the last C simulation with the golden model; print and return a summary.
+    """Compare the last simulation (C simulation or C/RTL co-simulation) with the golden model; print
+    and return a summary (``simulation``: which one was judged).
 
     Trusts only intact evidence (:mod:`hlsgen.verify.evidence`): tb_data as the build wrote it and one
     complete output of this build's testbench (of run ``run_id`` when given), else UsageError (exit 2)
@@ -71,19 +96,21 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
     qk_all = None
     if "qkeras_labels.txt" in manifest.sha256:
         qk_all = manifest.check_file(tb / "qkeras_labels.txt", 1, lo=0)[:, 0]
-    run = read_run_output(csim_output_file(project, spec.name), manifest, n_out, run_id)
+    run = read_run_output(simulation_output_file(project, spec.name, run_id), manifest, n_out, run_id)
     got, n = run.codes, run.images
     expected, labels = expected_all[:n], labels_all[:n]
     bad = np.flatnonzero(np.any(got != expected, axis=1))
     summary: dict[str, Any] = {
-        "images": n, "bit_exact": int(n - len(bad)), "run_id": run.run_id,
+        "images": n, "bit_exact": int(n - len(bad)), "run_id": run.run_id, "simulation": run.kind,
+        "output": str(run.path.relative_to(project)),
         "csim_accuracy": float(np.mean(np.argmax(got, axis=1) == labels)),
         "golden_accuracy": float(np.mean(np.argmax(expected, axis=1) == labels)),
     }
     if qk_all is not None:
         summary["differs_from_qkeras"] = int(np.count_nonzero(np.argmax(got, axis=1) != qk_all[:n]))
-    lines = [f"compare: {summary['bit_exact']}/{n} images bit-exact with the golden model",
-             f"compare: accuracy csim {summary['csim_accuracy']:.4f}, golden {summary['golden_accuracy']:.4f}"]
+    what = " (C/RTL co-simulation: the RTL's outputs)" if run.kind == "cosim" else ""
+    lines = [f"compare: {summary['bit_exact']}/{n} images bit-exact with the golden model{what}",
+             f"compare: accuracy {run.kind} {summary['csim_accuracy']:.4f}, golden {summary['golden_accuracy']:.4f}"]
     if "differs_from_qkeras" in summary:
         lines.append(f"compare: {summary['differs_from_qkeras']} of {n} images classified differently from "
                      "QKeras (argmax; the hardware softmax/argmax vs QKeras' float softmax)")
@@ -100,14 +127,17 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
                                 f"output {j} expected {expected[first, j]} got {got[first, j]}{where}")
     if run.mismatches:
         raise VerificationError(f"{run.path}: the testbench counted {run.mismatches} mismatching images, yet its "
-                                "output equals tb_data/expected.txt: it read other test data; run 'make csim' again")
+                                f"output equals tb_data/expected.txt: it read other test data; run 'make {run.kind}' "
+                                "again")
     return summary
 
 
 def compare_trace(project: Path, spec: HardwareSpec) -> dict[str, Any]:
     """Per-layer comparison of tb_data/csim_trace.txt (HLSGEN_TRACE) with the golden trace."""
     path = project / "tb_data" / "csim_trace.txt"
-    traces = sorted(project.glob(f"{spec.name}_prj/solution*/csim/build/tb_data/csim_trace.txt"))
+    traces = sorted([*project.glob(f"{spec.name}_prj/solution*/csim/build/tb_data/csim_trace.txt"),
+                     *project.glob(f"{spec.name}_comp/hls/csim/build/tb_data/csim_trace.txt")],
+                    key=lambda p: p.stat().st_mtime)
     if traces and (not path.exists() or traces[-1].stat().st_mtime > path.stat().st_mtime):
         path = traces[-1]
     if not path.exists():

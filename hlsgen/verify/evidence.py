@@ -3,8 +3,9 @@ that this build's testbench wrote completely, in the run being judged.
 
 ``tb_data/manifest.json`` (written by :func:`hlsgen.hls.project.write_manifest`) holds the number of
 test images, the codes per line and the SHA-256 of every tb_data file, and a ``build`` id. The
-testbench stamps its output with that id, the run id (``HLSGEN_RUN_ID``) and the images of the run,
-and ends it with an end marker written after the last image::
+testbench stamps its output with its kind (``csim``, or ``cosim`` for the C/RTL co-simulation's
+``cosim_output.txt``), that id, the run id (``HLSGEN_RUN_ID``) and the images of the run, and ends it
+with an end marker written after the last image::
 
     # hlsgen csim run=RUN build=BUILD images=K of=N
     <K lines of output codes>
@@ -32,7 +33,8 @@ MANIFEST = "manifest.json"  # written by hlsgen/hls/project.py (same format numb
 MANIFEST_FORMAT = 1
 _CHARSET = re.compile(rb"[0-9 \t+-]*")
 _TOKEN = re.compile(rb"[+-]?[0-9]+")
-_HEADER = re.compile(r"# hlsgen csim run=(\S+) build=(\S+) images=(\d+) of=(\d+)")
+_HEADER = re.compile(r"# hlsgen (csim|cosim) run=(\S+) build=(\S+) images=(\d+) of=(\d+)")
+KINDS = {"csim_output.txt": "csim", "cosim_output.txt": "cosim"}  # file name -> the kind it must hold
 _TRAILER = re.compile(r"# end images=(\d+) mismatches=(\d+)")
 
 
@@ -155,9 +157,10 @@ class NoOutputError(UsageError):
 
 @dataclass(frozen=True)
 class RunOutput:
-    """A complete simulation output: its run id, the images it covers and their output codes."""
+    """A complete simulation output: its kind (csim, cosim), run id, the images it covers and their codes."""
 
     path: Path
+    kind: str
     run_id: str
     images: int
     mismatches: int
@@ -174,14 +177,18 @@ def read_run_output(path: Path, manifest: Manifest, width: int, run_id: str | No
     if lines[-1] == b"":
         lines.pop()
     first = lines[0].decode("utf-8", "replace") if lines else ""
+    want = KINDS.get(path.name, "csim")
+    again = f"run 'make {want}' again"
     head = _HEADER.fullmatch(first)
     if head is None:
-        raise UsageError(f"{path}: line 1: no run header ('# hlsgen csim run=...'): not written by this project's "
-                         "testbench; run 'make csim' again")
-    run, build, images, of = head.group(1), head.group(2), int(head.group(3)), int(head.group(4))
+        raise UsageError(f"{path}: line 1: no run header ('# hlsgen {want} run=...'): not written by this project's "
+                         f"testbench; {again}")
+    kind, run, build, images, of = head.group(1), head.group(2), head.group(3), int(head.group(4)), int(head.group(5))
+    if kind != want:
+        raise UsageError(f"{path}: line 1: a {kind} output in a {want} output file; {again}")
     if build != manifest.build:
         raise UsageError(f"{path}: from another build of the project (build {_excerpt(build)}, the project's is "
-                         f"{manifest.build}); run 'make csim' again")
+                         f"{manifest.build}); {again}")
     if run_id is not None and run != run_id:
         raise UsageError(f"{path}: from an earlier run ({_excerpt(run)}), not this one ({_excerpt(run_id)}): "
                          "this run wrote no output; see the errors above")
@@ -192,7 +199,7 @@ def read_run_output(path: Path, manifest: Manifest, width: int, run_id: str | No
     ends = [k for k, line in enumerate(body) if line.startswith(b"#")]
     if not ends:
         raise UsageError(f"{path}: incomplete: no end marker after {len(body)} of {images} images "
-                         "(the run stopped early); run 'make csim' again")
+                         f"(the run stopped early); {again}")
     end = ends[0]
     if end != images:
         raise UsageError(f"{path}: line {end + 2}: {end} lines of output codes, the run was of {images} images")
@@ -203,4 +210,4 @@ def read_run_output(path: Path, manifest: Manifest, width: int, run_id: str | No
     if len(body) > end + 1:
         raise UsageError(f"{path}: line {end + 3}: extra line after the end marker")
     codes = parse_codes(path, b"\n".join(body[:end]), images, width, first_line=2)
-    return RunOutput(path, run, images, int(trailer.group(2)), codes)
+    return RunOutput(path, kind, run, images, int(trailer.group(2)), codes)

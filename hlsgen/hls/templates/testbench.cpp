@@ -13,13 +13,18 @@
 // csim_output.txt starts with "# hlsgen csim run=RUN build=BUILD images=K of=N_IMAGES" and ends with
 // "# end images=K mismatches=M", written only after the last image: `hlsgen compare` accepts no output
 // of another build, of another run (HLSGEN_RUN_ID) or of a run that stopped early.
+// C/RTL co-simulation: compiled with -DRTL_SIM (hls4ml's build_prj.tcl adds it for cosim_design) or
+// run with the argument --rtl (hls_config.cfg's cosim.argv: a config file has no cosim-only cflags),
+// the testbench writes tb_data/cosim_output.txt, headed "# hlsgen cosim ...", and prints "cosim: ...".
 //
 // Exit status: 0      every requested image bit-exact;
 //              1..254 the number of mismatching images (254: 254 or more);
 //              255    bad evidence (a tb_data file missing, short, long or malformed, a code outside
 //                     its type, a bad image count N): nothing was verified.
 //
-// Images: all, or the first N with `./csim N` or HLSGEN_CSIM_N=N in the environment (0: all).
+// Images: all, or the first N: HLSGEN_CSIM_N=N in the environment (the Makefile's way, for g++, the Tcl
+// flow and the config-file flow alike), else the first argument that is not --rtl (`./csim N`, csim.argv,
+// cosim.argv: what the Vitis IDE passes); 0 or nothing: all.
 // Tracing: HLSGEN_TRACE=K writes every layer's output codes for the first K images to
 // tb_data/csim_trace.txt ("image layer codes...").
 #include <cerrno>
@@ -68,8 +73,10 @@ template <class T> long long code_of(const T &v) {
     return (long long)bits;
 }
 
+static const char *KIND = "csim";  // "cosim" in a C/RTL co-simulation (see main)
+
 static bool bad_evidence(const char *file, long line, const std::string &what) {
-    fprintf(stderr, "csim: error: %s: line %ld: %s\n", file, line, what.c_str());
+    fprintf(stderr, "%s: error: %s: line %ld: %s\n", KIND, file, line, what.c_str());
     return false;
 }
 
@@ -151,17 +158,24 @@ static long requested_images(const char *arg) {
 }
 
 #ifdef RTL_SIM
-static const char *OUTPUT_FILE = "tb_data/cosim_output.txt";
+static bool rtl_sim = true;
 #else
-static const char *OUTPUT_FILE = "tb_data/csim_output.txt";
+static bool rtl_sim = false;
 #endif
 
 int main(int argc, char **argv) {
-    const char *arg = argc > 1 ? argv[1] : getenv("HLSGEN_CSIM_N");
+    const char *arg = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (std::string(argv[a]) == "--rtl") rtl_sim = true;
+        else if (!arg) arg = argv[a];
+    }
+    if (getenv("HLSGEN_CSIM_N") && *getenv("HLSGEN_CSIM_N")) arg = getenv("HLSGEN_CSIM_N");
+    KIND = rtl_sim ? "cosim" : "csim";
+    const char *OUTPUT_FILE = rtl_sim ? "tb_data/cosim_output.txt" : "tb_data/csim_output.txt";
     long limit = requested_images(arg);
     if (limit < 0) {
-        fprintf(stderr, "csim: error: N=%s: expected a number of images from 1 to %ld (0 or nothing: all)\n", arg,
-                N_IMAGES);
+        fprintf(stderr, "%s: error: N=%s: expected a number of images from 1 to %ld (0 or nothing: all)\n", KIND,
+                arg, N_IMAGES);
         return BAD_EVIDENCE;
     }
     long trace_images = getenv("HLSGEN_TRACE") ? atol(getenv("HLSGEN_TRACE")) : 0;
@@ -170,15 +184,15 @@ int main(int argc, char **argv) {
     remove(OUTPUT_FILE);  // a run that fails below leaves no output of an earlier run behind
     CodeFile fin("tb_data/inputs.txt"), fexp("tb_data/expected.txt");
     if (!fin.in || !fexp.in) {
-        fprintf(stderr, "csim: error: cannot open %s\n", !fin.in ? fin.name : fexp.name);
+        fprintf(stderr, "%s: error: cannot open %s\n", KIND, !fin.in ? fin.name : fexp.name);
         return BAD_EVIDENCE;
     }
     FILE *fout = fopen(OUTPUT_FILE, "w");
     if (!fout) {
-        fprintf(stderr, "csim: error: cannot write %s\n", OUTPUT_FILE);
+        fprintf(stderr, "%s: error: cannot write %s\n", KIND, OUTPUT_FILE);
         return BAD_EVIDENCE;
     }
-    fprintf(fout, "# hlsgen csim run=%s build=%s images=%ld of=%ld\n", run_id, BUILD_ID, limit, N_IMAGES);
+    fprintf(fout, "# hlsgen %s run=%s build=%s images=%ld of=%ld\n", KIND, run_id, BUILD_ID, limit, N_IMAGES);
     FILE *ftrace = trace_images > 0 ? fopen("tb_data/csim_trace.txt", "w") : NULL;
     std::map<std::string, void *> buffers;
     std::vector<std::vector<double> > storage(N_TRACED);
@@ -209,7 +223,7 @@ int main(int argc, char **argv) {
             if (out_codes[j] != exp_codes[j]) {
                 bad = true;
                 if (shown < 10) {
-                    printf("csim: mismatch: image %ld output %d expected %lld got %lld\n", images, j, exp_codes[j],
+                    printf("%s: mismatch: image %ld output %d expected %lld got %lld\n", KIND, images, j, exp_codes[j],
                            out_codes[j]);
                     shown++;
                 }
@@ -231,14 +245,14 @@ int main(int argc, char **argv) {
     if (ftrace) fclose(ftrace);
     if (!evidence) {
         fclose(fout);  // no end marker: compare refuses this output
-        fprintf(stderr, "csim: error: bad test data in tb_data/: nothing verified (rebuild the project)\n");
+        fprintf(stderr, "%s: error: bad test data in tb_data/: nothing verified (rebuild the project)\n", KIND);
         return BAD_EVIDENCE;
     }
     fprintf(fout, "# end images=%ld mismatches=%ld\n", images, bad_images);
     if (fclose(fout) != 0) {
-        fprintf(stderr, "csim: error: cannot write %s\n", OUTPUT_FILE);
+        fprintf(stderr, "%s: error: cannot write %s\n", KIND, OUTPUT_FILE);
         return BAD_EVIDENCE;
     }
-    printf("csim: %ld/%ld images bit-exact\n", images - bad_images, images);
+    printf("%s: %ld/%ld images bit-exact\n", KIND, images - bad_images, images);
     return bad_images > MAX_MISMATCH_STATUS ? (int)MAX_MISMATCH_STATUS : (int)bad_images;
 }
