@@ -1,8 +1,9 @@
 # hlsgen top-level Makefile.
-#   make setup          create .venv from requirements.lock (needs Python 3.11 or 3.10)
+#   make setup          create .venv from requirements.lock (needs Python 3.11 or 3.10), then the RTL
+#                       tools of requirements-rtl.lock (tools/setup-rtl.sh)
 #   make test           run the test suite (slow end-to-end tests use a small image subset)
 #   make build          hlsgen build $(CONFIG)
-#   make csim / synth   forward to the last built project's own Makefile
+#   make csim / synth / cosim / export / project / rtl   forward to the last built project's Makefile
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -23,7 +24,7 @@ export HLSGEN_CONFIG
 # make would expand these (running any $(shell ...) in them) to put them in a recipe's environment.
 unexport PROJECT CONFIG
 
-.PHONY: setup test test-fast lint build csim synth cosim export clean
+.PHONY: setup test test-fast lint build csim synth cosim export project rtl clean
 
 setup:
 	@py=""; for c in python3.11 python3.10; do \
@@ -34,6 +35,7 @@ setup:
 	[ -x $(PY) ] || $$py -m venv $(VENV); \
 	$(PY) -m pip install -q -r requirements.lock && \
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e . && \
+	bash tools/setup-rtl.sh $(VENV) && \
 	$(VENV)/bin/hlsgen --version
 
 test:
@@ -49,7 +51,7 @@ lint:
 build:
 	$(VENV)/bin/hlsgen build "$$HLSGEN_CONFIG"
 
-csim synth cosim export:
+csim synth cosim export project rtl:
 	@p="$$HLSGEN_PROJECT"; \
 	case "$$p" in \
 	  "") echo "make $@: error: no built project; run 'hlsgen build CONFIG' first (or pass PROJECT=dir)" >&2; exit 2;; \
