@@ -1,6 +1,9 @@
 # hlsgen top-level Makefile.
-#   make setup          create .venv from requirements.lock (needs Python 3.11 or 3.10), then the RTL
-#                       tools of requirements-rtl.lock (tools/setup-rtl.sh)
+#   make setup          create .venv from the lock of the first supported Python found (docs/stacks.md):
+#                       3.11 or 3.10 -> requirements.lock (primary), else 3.12 -> requirements-py312.lock;
+#                       force one with PYTHON=, e.g. make setup PYTHON=python3.12 VENV=.venv312
+#                       then the RTL tools of requirements-rtl.lock into it (tools/setup-rtl.sh)
+#   make setup-plan     print the Python and the lock `make setup` would use, and change nothing
 #   make test           run the test suite (slow end-to-end tests use a small image subset)
 #   make build          hlsgen build $(CONFIG)
 #   make csim / synth / cosim / export / project / rtl   forward to the last built project's Makefile
@@ -9,6 +12,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= configs/mnist.yaml
 PYTEST_ARGS ?=
+# uv, where installed, fetches a Python when none is found (`uv python install`, needs the internet)
+UV ?= uv
 # The project built last (written by `hlsgen build`); override with PROJECT=dir. The path is never
 # expanded by make or the shell: $(file <) and $(value) give its text as is, it reaches the recipe only
 # through the environment ("$$HLSGEN_PROJECT"), and a path with a character outside
@@ -21,22 +26,83 @@ endif
 export HLSGEN_PROJECT
 HLSGEN_CONFIG := $(value CONFIG)
 export HLSGEN_CONFIG
+# PYTHON= (an interpreter, forced) reaches the recipes the same way, unexpanded.
+HLSGEN_PYTHON := $(value PYTHON)
+export HLSGEN_PYTHON
 # make would expand these (running any $(shell ...) in them) to put them in a recipe's environment.
-unexport PROJECT CONFIG
+unexport PROJECT CONFIG PYTHON
 
-.PHONY: setup test test-fast lint build csim synth cosim export project rtl clean
+.PHONY: setup setup-venv setup-rtl setup-plan test test-fast lint build csim synth cosim export project rtl clean
 
-setup:
-	@py=""; for c in python3.11 python3.10; do \
-	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; assert sys.version_info[:2] in ((3,10),(3,11))' 2>/dev/null; then py=$$c; break; fi; \
-	done; \
-	if [ -z "$$py" ]; then echo "make setup: error: need Python 3.11 or 3.10 (tensorflow 2.14.1 supports no newer); none found on PATH" >&2; exit 3; fi; \
-	echo "make setup: using $$($$py --version) ($$(command -v $$py))"; \
-	[ -x $(PY) ] || $$py -m venv $(VENV); \
-	$(PY) -m pip install -q -r requirements.lock && \
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e . && \
-	bash tools/setup-rtl.sh $(VENV) && \
-	$(VENV)/bin/hlsgen --version
+# --- Python stacks (docs/stacks.md) -------------------------------------------------------------
+# Each supported Python minor version and its lock; the first candidate that runs one of them wins.
+# The primary stack (3.11/3.10, TensorFlow 2.14) comes first; 3.12 (TensorFlow 2.19 + tf_keras) after.
+# python3 last: the distribution's own Python, where it is one of these.
+PY_CANDIDATES := python3.11 python3.10 python3.12 python3
+PY_UV_VERSION := 3.11
+SUPPORTED_PY_MSG := Python 3.11 or 3.10 (requirements.lock: TensorFlow 2.14.1) or 3.12 (requirements-py312.lock: TensorFlow 2.19.1 + tf_keras); Python 3.13 and newer are not supported (no TensorFlow 2.19 or numpy<2 wheels: docs/stacks.md)
+# Shell code shared by setup-venv and setup-plan. Sets py (the interpreter), ver (its X.Y) and lock.
+# With PYTHON= only that interpreter is tried; an existing $(VENV) keeps its own Python (and lock).
+define select_python
+lock_for() { case "$$1" in 3.10|3.11) echo requirements.lock;; 3.12) echo requirements-py312.lock;; esac; }; \
+py_ver() { "$$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null; }; \
+py=""; ver=""; lock=""; \
+if [ -n "$$HLSGEN_PYTHON" ]; then \
+  command -v "$$HLSGEN_PYTHON" >/dev/null 2>&1 || { echo "make setup: error: PYTHON=$$HLSGEN_PYTHON: no such interpreter" >&2; exit 3; }; \
+  ver=$$(py_ver "$$HLSGEN_PYTHON"); lock=$$(lock_for "$$ver"); \
+  if [ -z "$$ver" ]; then why=$$("$$HLSGEN_PYTHON" -c pass 2>&1); echo "make setup: error: PYTHON=$$HLSGEN_PYTHON does not run: $${why%%$$'\n'*}" >&2; exit 3; fi; \
+  [ -n "$$lock" ] || { echo "make setup: error: PYTHON=$$HLSGEN_PYTHON is Python $$ver; hlsgen needs $(SUPPORTED_PY_MSG)" >&2; exit 3; }; \
+  py=$$HLSGEN_PYTHON; \
+fi; \
+if [ -x $(PY) ]; then \
+  vver=$$(py_ver $(PY)); \
+  [ -n "$$(lock_for "$$vver")" ] || { echo "make setup: error: $(VENV) is not a venv of a supported Python ($${vver:-its python does not run}); remove it, or pass VENV=another-dir" >&2; exit 2; }; \
+  if [ -n "$$py" ] && [ "$$(lock_for "$$vver")" != "$$lock" ]; then echo "make setup: error: $(VENV) is Python $$vver, PYTHON=$$py is $$ver; pass VENV=another-dir (e.g. VENV=.venv$${ver/./}) or remove $(VENV)" >&2; exit 2; fi; \
+  py=$(PY); ver=$$vver; lock=$$(lock_for "$$vver"); \
+fi; \
+if [ -z "$$py" ]; then \
+  for c in $(PY_CANDIDATES); do \
+    command -v $$c >/dev/null 2>&1 || continue; \
+    v=$$(py_ver $$c); l=$$(lock_for "$$v"); \
+    if [ -n "$$l" ]; then py=$$c; ver=$$v; lock=$$l; break; fi; \
+  done; \
+fi
+endef
+# The one message when no supported Python is found (exit 3).
+define no_python
+{ echo "make setup: error: no supported Python found (tried $(PY_CANDIDATES)$${uv_note}). hlsgen needs $(SUPPORTED_PY_MSG). Get one with pyenv ('pyenv install 3.11', then 'pyenv shell 3.11'), uv ('uv python install 3.11'; needs the internet) or your distribution's packages ('apt install python3.11', 'apt install python3.12 python3.12-venv', 'dnf install python3.11'), then run 'make setup' again, or name it: 'make setup PYTHON=/path/to/python3.11'" >&2; exit 3; }
+endef
+
+# `make setup` builds every environment hlsgen needs, each its own target, in this order.
+setup: setup-venv setup-rtl
+	@$(VENV)/bin/hlsgen --version
+
+# The Python venv: $(VENV) from the selected lock, hlsgen installed editable.
+setup-venv:
+	@$(select_python); \
+	uv_note=""; \
+	if [ -z "$$py" ] && command -v $(UV) >/dev/null 2>&1; then \
+	  echo "make setup: no supported Python on PATH; trying '$(UV) python install $(PY_UV_VERSION)' (downloads Python: needs the internet)"; \
+	  if $(UV) python install $(PY_UV_VERSION) && c=$$($(UV) python find $(PY_UV_VERSION)) && [ -n "$$(lock_for "$$(py_ver "$$c")")" ]; then \
+	    py=$$c; ver=$$(py_ver "$$c"); lock=$$(lock_for "$$ver"); \
+	  else uv_note="; '$(UV) python install $(PY_UV_VERSION)' failed: it downloads Python and needs the internet"; fi; \
+	fi; \
+	[ -n "$$py" ] || $(no_python); \
+	echo "make setup: using $$("$$py" --version 2>&1) ($$(command -v "$$py")) with $$lock in $(VENV)"; \
+	[ -x $(PY) ] || "$$py" -m venv $(VENV) || exit $$?; \
+	$(PY) -m pip install -q -r "$$lock" && \
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+
+# The RTL tools of `hlsgen rtl` (requirements-rtl.lock) into $(VENV), after setup-venv.
+setup-rtl: setup-venv
+	bash tools/setup-rtl.sh $(VENV)
+
+# What setup-venv would use: "PYTHON X.Y LOCK" on one line, nothing installed (uv is not tried).
+setup-plan:
+	@$(select_python); \
+	uv_note=""; \
+	[ -n "$$py" ] || $(no_python); \
+	echo "$$py $$ver $$lock"
 
 test:
 	@[ -x $(PY) ] || { echo "make test: error: no $(VENV); run 'make setup' first" >&2; exit 2; }

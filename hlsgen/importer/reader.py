@@ -99,8 +99,12 @@ def _passive(obj, quantizers: set[str]):
 
 
 def _from_json(path: Path, weights: Path):
-    from keras.src.saving.legacy import model_config
-    from keras.src.saving.legacy.saved_model import json_utils
+    import importlib
+
+    from hlsgen.keras_compat import KERAS_PACKAGE  # keras (TF 2.14) or tf_keras (TF >= 2.16), whichever is Keras 2
+
+    model_config = importlib.import_module(f"{KERAS_PACKAGE}.src.saving.legacy.model_config")
+    json_utils = importlib.import_module(f"{KERAS_PACKAGE}.src.saving.legacy.saved_model.json_utils")
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
