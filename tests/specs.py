@@ -119,3 +119,25 @@ def mnist_subset(path: Path, n_train: int, n_test: int) -> Path:
         np.savez(path, x_train=npz["x_train"][:n_train], y_train=npz["y_train"][:n_train],
                  x_test=npz["x_test"][:n_test], y_test=npz["y_test"][:n_test])
     return path
+
+
+def build_small_project(work: Path, images: int, n_train: int = 2000, n_test: int = 150) -> Path:
+    """``hlsgen build`` of configs/mnist.yaml (1 epoch, io_stream) on an MNIST subset into ``work/prj`` with
+    ``images`` test images; returns the project."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from hlsgen.config import quote_types
+
+    data = mnist_subset(work / "mnist-small.npz", n_train, n_test)
+    raw = yaml.safe_load(quote_types((Path(__file__).resolve().parents[1] / "configs" / "mnist.yaml").read_text()))
+    raw["data"]["path"] = str(data)
+    raw["train"]["epochs"] = 1
+    raw["hls"]["io_type"] = "io_stream"
+    (work / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    res = subprocess.run([sys.executable, "-m", "hlsgen.cli", "build", "cfg.yaml", "--output", "prj", "--images",
+                          str(images)], cwd=work, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work / "prj"

@@ -18,10 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from specs import flip_observable_weight, mnist_subset
-
-from hlsgen.config import quote_types
+from specs import build_small_project, flip_observable_weight
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = 20
@@ -47,14 +44,7 @@ def make(project: Path, *args: str, env: dict | None = None) -> subprocess.Compl
 def built(tmp_path_factory) -> Path:
     """A 20-image io_stream project, compiled and simulated once (build/csim and a csim_output.txt exist)."""
     work = tmp_path_factory.mktemp("gate")
-    mnist_subset(work / "mnist-small.npz", 2000, 100)
-    raw = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
-    raw["data"]["path"] = str(work / "mnist-small.npz")
-    raw["train"]["epochs"] = 1
-    raw["hls"]["io_type"] = "io_stream"
-    (work / "cfg.yaml").write_text(yaml.safe_dump(raw))
-    res = hlsgen("build", "cfg.yaml", "--output", "prj", "--images", str(IMAGES), cwd=work)
-    assert res.returncode == 0, res.stderr[-3000:]
+    build_small_project(work, IMAGES, n_test=100)
     res = make(work / "prj")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert f"csim: {IMAGES}/{IMAGES} images bit-exact" in res.stdout

@@ -21,10 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from specs import mnist_subset
+from specs import build_small_project
 
-from hlsgen.config import quote_types
 from hlsgen.golden.softmax import exp_table, invert_table
 from hlsgen.hls.tables import read_header_values
 from hlsgen.spec import HardwareSpec
@@ -45,15 +43,7 @@ pytestmark = [
 def built(tmp_path_factory) -> Path:
     """A 120-image io_stream project (never simulated here)."""
     work = tmp_path_factory.mktemp("vitis")
-    mnist_subset(work / "mnist-small.npz", 2000, 150)
-    raw = yaml.safe_load(quote_types((ROOT / "configs" / "mnist.yaml").read_text()))
-    raw["data"]["path"] = str(work / "mnist-small.npz")
-    raw["train"]["epochs"] = 1
-    raw["hls"]["io_type"] = "io_stream"
-    (work / "cfg.yaml").write_text(yaml.safe_dump(raw))
-    res = subprocess.run([sys.executable, "-m", "hlsgen.cli", "build", "cfg.yaml", "--output", "prj", "--images",
-                          str(IMAGES)], cwd=work, capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
+    build_small_project(work, IMAGES)
     return work / "prj"
 
 
