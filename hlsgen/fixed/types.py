@@ -257,6 +257,12 @@ class FixedType:
 
     # ------------------------------------------------------------------ result types
 
+    @classmethod
+    def widest(cls, frac: int, rounding: Rounding = Rounding.TRN) -> FixedType:
+        """The widest signed type (``MAX_WIDTH`` bits, AP_WRAP) with ``frac`` fraction bits: it holds every
+        code of any narrower type with those fraction bits, so exact sums and casts can be formed in it."""
+        return cls(MAX_WIDTH, MAX_WIDTH - frac, True, rounding)
+
     @staticmethod
     def product_type(a: FixedType, b: FixedType) -> FixedType:
         """The C++ type of ``a * b``: ``ap_(u)fixed<Wa+Wb, Ia+Ib>`` (AP_TRN, AP_WRAP), signed if either is.

@@ -34,10 +34,6 @@ _ROW_KERNEL_VALUES = 1 << 16  # largest band matrix (256 KB as float32) a convol
 _BAND_OUTPUTS = 16  # output values per row of a convolution band: one AVX-512 register of float32
 
 
-def _wide(frac: int) -> FixedType:
-    return FixedType(62, 62 - frac)
-
-
 @dataclass(frozen=True)
 class _ExactSums:
     """How to get a Conv2D/Dense accumulator exactly from float sums.
@@ -94,7 +90,7 @@ def _bias_per_image(plan: _ExactSums, sums: np.ndarray) -> tuple[int, np.ndarray
 def _wrap(acc_t: FixedType, total: np.ndarray) -> np.ndarray:
     if total.size and acc_t.min_code <= total.min() and total.max() <= acc_t.max_code:
         return total  # no wrap happened
-    return acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP: modular, whatever the order
+    return acc_t.cast(total, FixedType.widest(acc_t.frac))  # AP_WRAP: modular, whatever the order
 
 
 def _plan_sums(stage: Stage, plan: _ExactSums, cols: np.ndarray) -> np.ndarray:
@@ -303,7 +299,7 @@ def _avgpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tupl
         x, count = _pad_same(x, pool, strides, 0), _pad_same(count, pool, strides, 0)
     total = sum(_pool_slices(x, pool, strides)) * 2 ** (acc_t.frac - stage.input_t.frac)
     n = sum(_pool_slices(count, pool, strides))
-    total = acc_t.cast(total, _wide(acc_t.frac))  # AP_WRAP (a no-op for the derived accumulator)
+    total = acc_t.cast(total, FixedType.widest(acc_t.frac))  # AP_WRAP (a no-op for the derived accumulator)
     average = np.sign(total) * (np.abs(total) // n)  # C++ integer division truncates toward zero
     return _cast(stage.result_t, average, acc_t, out)
 

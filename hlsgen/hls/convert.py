@@ -134,10 +134,15 @@ def convert(spec: HardwareSpec, settings: HlsSettings, output_dir: Path):
     return hls_model
 
 
+def hls4ml_type(precision) -> FixedType | None:
+    """An hls4ml precision object (or its spelling) as a FixedType; None for None."""
+    return FixedType.parse(str(precision).replace(" ", "")) if precision is not None else None
+
+
 def check_types(spec: HardwareSpec, hls_model) -> None:
     """Every type hls4ml will write equals the spec's; raises naming the layer and the type."""
     def same(a, b: FixedType) -> bool:
-        return FixedType.parse(str(a).replace(" ", "")) == b if a is not None else False
+        return a is not None and hls4ml_type(a) == b
 
     layers = {layer.name: layer for layer in hls_model.get_layers()}
     problems = []
@@ -147,7 +152,7 @@ def check_types(spec: HardwareSpec, hls_model) -> None:
             continue
         # Layers hls4ml adds (`_linear` activations, zero padding) must not change any value.
         got, want = layer.get_output_variable().type.precision, layer.get_input_variable().type.precision
-        if not same(got, FixedType.parse(str(want).replace(" ", ""))):
+        if not same(got, hls4ml_type(want)):
             problems.append(f"{name} (added by hls4ml): result {got} differs from its input {want}")
     for s in spec.stages:
         layer = layers.get(s.name)

@@ -25,6 +25,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.golden import softmax as golden_softmax
+from hlsgen.hls.convert import hls4ml_type
 from hlsgen.spec import HardwareSpec
 
 HEADER = "hlsgen_tables.h"
@@ -136,7 +137,7 @@ def tables_header(spec: HardwareSpec, hls_model) -> str:
             raise HlsgenError(f"{name}: softmax layer missing from the hls4ml model")
         for key, want in (("exp_table_t", p.exp_table_t), ("inv_table_t", p.inv_table_t)):
             got = layer.get_attr(key)
-            got = FixedType.parse(str(got.precision).replace(" ", "")) if got is not None else None
+            got = hls4ml_type(got.precision) if got is not None else None
             if got != want:
                 raise HlsgenError(f"{name}.{key}: hls4ml has {got}, the spec says {want}")
         for t in (p.exp_table_t, p.inv_table_t):

@@ -39,10 +39,6 @@ class CastCheck:
     excess: np.ndarray  # (B,) float
 
 
-def _wide(frac: int) -> FixedType:
-    return FixedType(62, 62 - frac)
-
-
 def _check(layer: str, cast: str, t: FixedType, src: FixedType, lo: np.ndarray, hi: np.ndarray,
            checks: list[CastCheck]) -> tuple[np.ndarray, np.ndarray]:
     """Record the cast of ``[lo, hi]`` (codes of ``src``) to ``t``; return the box after it: the rounded
@@ -78,7 +74,7 @@ def _weighted(stage: Stage, lo: np.ndarray, hi: np.ndarray, checks: list[CastChe
     bound every sum exactly; the golden model's own kernels form them, with an accumulator of the same
     fraction bits and rounding that is wide enough never to wrap."""
     acc_t = stage.accum_t
-    wide = FixedType(62, 62 - acc_t.frac, True, acc_t.rounding)
+    wide = FixedType.widest(acc_t.frac, acc_t.rounding)
 
     def sums(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
         exact = replace(stage, weight_codes=weights, bias_codes=np.zeros_like(stage.bias_codes), accum_t=wide,
@@ -119,8 +115,8 @@ def _avgpool(stage: Stage, lo: np.ndarray, hi: np.ndarray, checks: list[CastChec
 def _softmax(stage: Stage, lo: np.ndarray, hi: np.ndarray, checks: list[CastCheck]):
     p, in_t, b = stage.params, stage.input_t, len(lo)
     if p.implementation == "argmax":
-        one = np.full((b, 1), int(FixedType(62, 62 - stage.result_t.frac).quantize(np.array(1.0))))
-        return _check(stage.name, "result", stage.result_t, _wide(stage.result_t.frac), one, one, checks)
+        one = np.full((b, 1), int(FixedType.widest(stage.result_t.frac).quantize(np.array(1.0))))
+        return _check(stage.name, "result", stage.result_t, FixedType.widest(stage.result_t.frac), one, one, checks)
     point = np.array_equal(lo, hi)
     if p.implementation == "stable":
         diff_t, norm_t = FixedType(in_t.width + 1, in_t.integer + 1), p.inp_norm_t

@@ -137,7 +137,7 @@ def overflow_to(v, dst: FixedType, where: str):
     lo, hi = lo_code * dst.lsb, hi_code * dst.lsb
     if isinstance(v, float | int):
         code = int(round(v / dst.lsb))
-        return float(dst.cast(np.array([code]), FixedType(62, 62 - dst.frac))[0]) * dst.lsb
+        return float(dst.cast(np.array([code]), FixedType.widest(dst.frac))[0]) * dst.lsb
     if float(v.low) >= lo and float(v.high) <= hi:
         return v
     k, i, f = kif(dst)
@@ -152,7 +152,7 @@ def overflow_to(v, dst: FixedType, where: str):
         if float(v.high) > hi:
             clipped = clipped.min_of(hi)
         return clipped
-    wide = FixedType(62, 62 - dst.frac)
+    wide = FixedType.widest(dst.frac)
     return table(v, lambda x: dst.cast(np.round(x / dst.lsb).astype(np.int64), wide) * dst.lsb, where,
                  f"overflow mode AP_{o.value}{f' with {dst.sat_bits} saturation bits' if dst.sat_bits else ''} "
                  f"to {dst}")
