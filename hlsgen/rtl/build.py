@@ -59,7 +59,7 @@ class Timings:
     trace: float = 0.0
     build: float = 0.0
     simulate: float = 0.0
-    cached: bool = False
+    cached: bool = False  # the Verilator build was found, not made
 
 
 def module_name(name: str) -> str:
@@ -67,81 +67,107 @@ def module_name(name: str) -> str:
     return f"m_{clean}"
 
 
+def unit_digest(unit: Unit) -> str:
+    return unit.digest(tools.require_da4ml())
+
+
 def unit_dir(unit: Unit, root: Path) -> Path:
-    return root / f"{unit.name}-{unit.digest(tools.require_da4ml())}"
+    return root / f"{unit.name}-{unit_digest(unit)}"
+
+
+def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = None):
+    """The unit's traced program (``CombLogic``), from its directory when it was written before for the
+    same digest, else traced now and written there as da4ml's Verilog project: returns ``(comb, dir)``."""
+    from da4ml.cmvm.types import CombLogic
+    from da4ml.codegen import VerilogModel
+
+    path = unit_dir(unit, root)
+    if (path / "written.json").is_file():
+        try:
+            return CombLogic.load(path / "model" / "comb.json"), path
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # an incomplete or foreign entry: trace again
+    t = time.perf_counter()
+    comb = trace_stages(unit.stages, unit.input_t)
+    elapsed = time.perf_counter() - t
+    if timings is not None:
+        timings.trace += elapsed
+    log(f"rtl: {unit.name}: traced in {elapsed:.1f} s ({len(comb.ops)} operations)")
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    VerilogModel(comb, module_name(unit.name), path).write()
+    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": len(comb.ops)}))
+    return comb, path
 
 
 def write_unit(unit: Unit, root: Path, log=print, timings: Timings | None = None):
     """The unit's da4ml Verilog project (traced now, or the one written before for the same digest):
     returns ``(VerilogModel, directory)``."""
-    from da4ml.cmvm.types import CombLogic
     from da4ml.codegen import VerilogModel
 
-    path, prj = unit_dir(unit, root), module_name(unit.name)
-    if (path / "written.json").is_file():
-        try:
-            return VerilogModel(CombLogic.load(path / "model" / "comb.json"), prj, path), path
-        except (OSError, ValueError, KeyError):
-            pass  # an incomplete or foreign entry: trace again
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    t = time.perf_counter()
-    comb = trace_stages(unit.stages, unit.input_t)
-    elapsed = time.perf_counter() - t
-    if timings is not None:
-        timings.trace = elapsed
-    log(f"rtl: {unit.name}: traced in {elapsed:.1f} s ({len(comb.ops)} operations)")
-    model = VerilogModel(comb, prj, path)
-    model.write()
-    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": len(comb.ops)}))
-    return model, path
+    comb, path = load_or_trace(unit, root, log, timings)
+    return VerilogModel(comb, module_name(unit.name), path), path
 
 
-class BuiltUnit:
-    """A unit's Verilator model, loaded; :meth:`run` maps input codes to output codes."""
+class BuiltModel:
+    """A written da4ml project built with Verilator and loaded; :meth:`run` maps input codes (of
+    ``input_t``) to output codes (of ``output_t``)."""
 
-    def __init__(self, unit: Unit, root: Path, jobs: int, log=print):
-        self.unit, self.jobs, self.log = unit, jobs, log
-        self.timings = Timings()
-        tools.verilator_version()
-        self.model, self.path = write_unit(unit, root, log, self.timings)
-        marker = self.path / "built.json"
+    def __init__(self, name: str, model, path: Path, input_t: FixedType, output_t: FixedType, jobs: int,
+                 log=print, timings: Timings | None = None):
+        self.name, self.model, self.path, self.input_t, self.output_t = name, model, path, input_t, output_t
+        self.timings = timings or Timings()
+        marker = path / "built.json"
         if marker.is_file():
             try:
-                self.model._load_lib(json.loads(marker.read_text())["stamp"])
-                self.timings.cached = self.timings.trace == 0.0
+                model._load_lib(json.loads(marker.read_text())["stamp"])
+                self.timings.cached = True
                 return
             except (OSError, ValueError, KeyError, RuntimeError):
                 pass  # built by another da4ml, or half-built: build again
         t = time.perf_counter()
         try:
-            self.model._compile(openmp=False, nproc=max(1, self.jobs), _env=_env())
+            model._compile(openmp=False, nproc=max(1, jobs), _env=_env())
         except RuntimeError as err:
-            raise HlsgenError(f"rtl: {unit.name}: Verilator build failed ({err}); see {self.path}/sim") from None
+            raise HlsgenError(f"rtl: {name}: Verilator build failed ({err}); see {path}/sim") from None
         self.timings.build = time.perf_counter() - t
-        log(f"rtl: {unit.name}: Verilator build {self.timings.build:.1f} s")
-        marker.write_text(json.dumps({"stamp": self.model._uuid, "build_s": self.timings.build}))
+        log(f"rtl: {name}: Verilator build {self.timings.build:.1f} s")
+        marker.write_text(json.dumps({"stamp": model._uuid, "build_s": self.timings.build}))
 
     @property
     def comb(self):
+        """The traced program (a ``CombLogic``, or a ``Pipeline`` of them for the composed network)."""
         return self.model._solution
+
+    @property
+    def operations(self) -> int:
+        comb = self.comb
+        return sum(len(c.ops) for c in comb.solutions) if hasattr(comb, "solutions") else len(comb.ops)
 
     def run(self, codes: np.ndarray) -> np.ndarray:
         """Output codes (int64, ``(N, outputs)``) of the simulated module for input codes ``(N, inputs)``."""
         n_in, n_out = self.comb.shape
         codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
         if codes.shape[1] != n_in:
-            raise HlsgenError(f"rtl: {self.unit.name}: {codes.shape[1]} input codes per image, the module has {n_in}")
+            raise HlsgenError(f"rtl: {self.name}: {codes.shape[1]} input codes per image, the module has {n_in}")
         t = time.perf_counter()
-        values = codes.astype(np.float64) * self.unit.input_t.lsb
+        values = codes.astype(np.float64) * self.input_t.lsb
         out = self.model.predict(values, n_threads=1)
         self.timings.simulate += time.perf_counter() - t
-        scaled = np.asarray(out, dtype=np.float64) * 2.0**self.unit.output_t.frac
+        scaled = np.asarray(out, dtype=np.float64) * 2.0**self.output_t.frac
         result = np.round(scaled).astype(np.int64)
         if not np.array_equal(result, scaled):
-            raise HlsgenError(f"rtl: {self.unit.name}: the module's outputs are not on {self.unit.output_t}'s grid")
+            raise HlsgenError(f"rtl: {self.name}: the module's outputs are not on {self.output_t}'s grid")
         return result.reshape(len(codes), n_out)
+
+
+def build_unit(unit: Unit, root: Path, jobs: int, log=print) -> BuiltModel:
+    """One unit (a stage for ``--layers``) traced or loaded, built or loaded."""
+    tools.verilator_version()
+    timings = Timings()
+    model, path = write_unit(unit, root, log, timings)
+    return BuiltModel(unit.name, model, path, unit.input_t, unit.output_t, jobs, log, timings)
 
 
 def _env() -> dict[str, str]:

@@ -13,7 +13,8 @@ import numpy as np
 from hlsgen import golden
 from hlsgen.errors import HlsgenError, UsageError
 from hlsgen.rtl import tools
-from hlsgen.rtl.build import BuiltUnit, Unit
+from hlsgen.rtl.build import BuiltModel, Timings, Unit, build_unit, load_or_trace
+from hlsgen.rtl.compose import NETWORK, stage_units, write_network
 from hlsgen.spec import HardwareSpec
 from hlsgen.verify.evidence import MANIFEST, Manifest, parse_codes
 
@@ -91,13 +92,16 @@ def _run(project: Path, n: int | None, layers: bool, synth: bool, jobs: int) -> 
     root = project / "rtl"
     root.mkdir(exist_ok=True)
     inputs = inputs.reshape(len(inputs), *spec.input_shape)
+    trace_all(stage_units(spec), root, jobs)  # every refusal before the first (minutes-long) build
     if layers:
         output, ok = _layers(spec, inputs, root, jobs)
     else:
-        unit = BuiltUnit(Unit("network", spec.stages, spec.input_t), root, jobs, _log)
-        output = unit.run(inputs)
-        t = unit.timings
-        _log(f"rtl: network: {'cached build' if t.cached else f'trace {t.trace:.1f} s, build {t.build:.1f} s'}, "
+        t = Timings()
+        model, path = write_network(spec, root, _log, t)
+        network = BuiltModel(NETWORK, model, path, spec.input_t, spec.output_t, jobs, _log, t)
+        output = network.run(inputs)
+        how = "cached build" if t.cached else f"build {t.build:.1f} s"
+        _log(f"rtl: network: {len(stage_units(spec))} stages, {network.operations} operations ({how}), "
              f"simulation of {len(inputs)} images {t.simulate:.2f} s")
         ok = True
     problem = _compare("rtl: output vs tb_data/expected.txt", output, expected)
@@ -114,10 +118,45 @@ def _run(project: Path, n: int | None, layers: bool, synth: bool, jobs: int) -> 
     return status
 
 
+def _cost(unit: Unit) -> int:
+    stage = unit.stages[0]
+    return 0 if stage.weight_codes is None else int(stage.weight_codes.size)
+
+
+def trace_all(units: list[Unit], root: Path, jobs: int) -> None:
+    """Trace (or find in the cache) every unit, cheapest first, before anything is built, so that a
+    refused stage is named in seconds; with ``jobs`` > 1 in that many worker processes."""
+    units = sorted(units, key=_cost)
+    if jobs == 1 or len(units) < 2:
+        for u in units:
+            load_or_trace(u, root, _log)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(units))) as pool:
+        futures = [pool.submit(_trace_in_worker, u, root) for u in units]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _trace_in_worker(unit: Unit, root: Path) -> None:
+    load_or_trace(unit, root, _log)
+
+
 def _layers(spec: HardwareSpec, inputs: np.ndarray, root: Path, jobs: int) -> tuple[np.ndarray, bool]:
-    """Each stage built alone, fed the golden trace of the stage before it (the inputs for the first),
-    compared with the trace of its own output; returns the last stage's RTL output and whether every
-    stage was equal."""
+    """Each stage built alone (``jobs`` Verilator builds at a time), fed the golden trace of the stage
+    before it (the inputs for the first), compared with the trace of its own output; returns the last
+    stage's RTL output and whether every stage was equal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    units = {u.name: u for u in stage_units(spec)}
+    # Verilator and g++ run as subprocesses: threads build several stages at once
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        built = dict(zip(units, pool.map(lambda u: build_unit(u, root, jobs, _log), units.values()), strict=True))
     result = golden.run(spec, inputs)
     previous = inputs.reshape(len(inputs), -1)
     first_bad: str | None = None
@@ -128,12 +167,12 @@ def _layers(spec: HardwareSpec, inputs: np.ndarray, root: Path, jobs: int) -> tu
             got = previous  # a reshape: no logic
             line = f"rtl: {stage.name} (flatten): no logic, outputs"
         else:
-            unit = BuiltUnit(Unit(stage.name, (stage,), stage.input_t), root, jobs, _log)
+            unit = built[stage.name]
             got = unit.run(previous)
             t = unit.timings
-            how = "cached build" if t.cached else f"trace {t.trace:.1f} s, build {t.build:.1f} s"
+            how = "cached build" if t.cached else f"build {t.build:.1f} s"
             line = (f"rtl: {stage.name} ({stage.kind}): {got.shape[1]} outputs x {len(got)} images "
-                    f"({how}, simulation {t.simulate:.2f} s, {len(unit.comb.ops)} operations)")
+                    f"({how}, simulation {t.simulate:.2f} s, {unit.operations} operations)")
         problem = _compare(f"rtl: {stage.name} ({stage.kind})", got, want)
         _log(line + (" equal" if problem is None else " DIFFERENT"))
         if problem is not None:
@@ -143,4 +182,3 @@ def _layers(spec: HardwareSpec, inputs: np.ndarray, root: Path, jobs: int) -> tu
     if first_bad:
         _log(f"rtl: first differing layer: {first_bad}")
     return output, first_bad is None
-

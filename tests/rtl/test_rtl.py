@@ -49,12 +49,16 @@ def tiny_spec(seed: int = 0, softmax: dict | None = None, pool: str = "maxpool")
     return HardwareSpec("tiny", (6, 6, 1), x_t, tuple(stages))
 
 
-def write_project(path: Path, spec: HardwareSpec, images: int = 200, seed: int = 1) -> Path:
-    """A project as `hlsgen build` leaves it, for the RTL: spec.json, weights.npz, tb_data (no manifest)."""
+def write_project(path: Path, spec: HardwareSpec, images: int = 200, seed: int = 1,
+                  inputs: np.ndarray | None = None) -> Path:
+    """A project as `hlsgen build` leaves it, for the RTL: spec.json, weights.npz, tb_data (no manifest);
+    the test images are ``inputs`` (codes) or random non-negative codes."""
     path.mkdir(parents=True)
     spec.save(path)
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, spec.input_t.max_code + 1, (images, *spec.input_shape))
+    x = rng.integers(0, spec.input_t.max_code + 1, (images, *spec.input_shape)) if inputs is None else inputs
+    images = len(x)
+    x = x.reshape(images, *spec.input_shape)
     out = golden.run(spec, x).output.reshape(images, -1)
     (path / "tb_data").mkdir()
     for name, codes in (("inputs.txt", x.reshape(images, -1)), ("expected.txt", out)):
@@ -84,6 +88,7 @@ def test_whole_network_and_layers_bit_exact_then_an_edited_weight_fails(rtl_tool
     assert rtl_command(project, 50, layers=True, synth=False, jobs=2) == 0
     out = capsys.readouterr().out
     assert "rtl: 50/50 images bit-exact" in out and "DIFFERENT" not in out
+    assert "traced in" not in out  # the whole network is composed of the same per-stage programs
     assert rtl_command(project, 50, layers=False, synth=False, jobs=2) == 0  # the cached build
     assert "cached build" in capsys.readouterr().out
 
@@ -94,6 +99,60 @@ def test_whole_network_and_layers_bit_exact_then_an_edited_weight_fails(rtl_tool
     out = capsys.readouterr().out
     assert "images bit-exact" in out and "first: image" in out
     assert rtl_command(project, None, layers=True, synth=False, jobs=2) == 1
+
+
+def _chain() -> HardwareSpec:
+    """Three stages whose links do more than pass bits: a result read at face value in an input type
+    with other fraction bits (ap_fixed<8,3> codes as ap_fixed<10,7>), an unsigned result into a signed
+    input, outputs narrower than the next input type."""
+    x_t = T("ap_fixed<6,2>")
+    return HardwareSpec("chain", (8,), x_t, (
+        Stage("lin", "linear", (8,), (8,), x_t, T("ap_fixed<8,3,AP_RND,AP_SAT>")),
+        Stage("act", "relu", (8,), (8,), T("ap_fixed<10,7>"), T("ap_ufixed<6,2,AP_RND_CONV,AP_SAT>")),
+        Stage("out", "dense", (8,), (3,), T("ap_fixed<8,2>"), T("ap_fixed<8,3,AP_RND,AP_SAT>"), T("ap_fixed<4,1>"),
+              T("ap_fixed<4,1>"), T("ap_fixed<16,6>"), np.random.default_rng(5).integers(-8, 8, (8, 3)),
+              np.array([3, -4, 0])),
+    ))
+
+
+@pytest.mark.slow
+def test_the_composed_network_links_stages_by_code(rtl_tools, tmp_path, capsys):
+    from hlsgen.rtl import rtl_command
+
+    spec = _chain()
+    codes = (np.arange(64)[:, None] + 7 * np.arange(8)[None, :]) % 64 - 32  # every code at every input
+    project = write_project(tmp_path / "p", spec, inputs=codes)
+    assert rtl_command(project, None, layers=False, synth=False, jobs=1) == 0, capsys.readouterr()
+    assert "rtl: 64/64 images bit-exact" in capsys.readouterr().out
+
+
+def test_codes_that_do_not_fit_the_next_input_type_are_refused(rtl_tools, tmp_path, capsys):
+    from hlsgen.rtl import rtl_command
+
+    x_t = T("ap_fixed<6,2>")
+    spec = HardwareSpec("misfit", (4,), x_t, (
+        Stage("lin", "linear", (4,), (4,), x_t, T("ap_fixed<8,3,AP_RND,AP_SAT>")),
+        Stage("narrow", "linear", (4,), (4,), T("ap_fixed<6,2>"), T("ap_fixed<8,3,AP_TRN,AP_SAT>"))))
+    project = write_project(tmp_path / "p", spec, images=3)
+    assert rtl_command(project, None, layers=False, synth=False, jobs=1) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "narrow" in err[0] and "do not fit ap_fixed<6,2>" in err[0], err
+
+
+def test_a_refused_stage_is_named_before_anything_is_built(rtl_tools, tmp_path, capsys):
+    from hlsgen.rtl import rtl_command
+
+    wide = T("ap_fixed<18,14>")
+    spec = HardwareSpec("late", (16,), T("ap_ufixed<4,0>"), (
+        Stage("fc", "dense", (16,), (4,), T("ap_ufixed<4,0>"), wide, T("ap_fixed<4,1>"), T("ap_fixed<4,1>"),
+              T("ap_fixed<24,14>"), np.ones((16, 4), dtype=np.int64), np.zeros(4, dtype=np.int64)),
+        Stage("narrow", "linear", (4,), (4,), wide, T("ap_fixed<6,2,AP_TRN,AP_SAT_ZERO>"))))
+    project = write_project(tmp_path / "p", spec, images=3)
+    for layers in (True, False):
+        assert rtl_command(project, None, layers=layers, synth=False, jobs=1) == 2
+        captured = capsys.readouterr()
+        assert "narrow" in captured.err and "Verilator build" not in captured.out
+    assert not list((project / "rtl").glob("*/built.json"))
 
 
 def test_bad_project_and_bad_n_are_exit_2(rtl_tools, tmp_path, capsys):
