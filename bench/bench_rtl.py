@@ -26,8 +26,8 @@ import numpy as np
 
 from hlsgen import golden
 from hlsgen.rtl import rtl_command, tools
-from hlsgen.rtl.build import unit_dir
-from hlsgen.rtl.compose import network_dir, stage_units
+from hlsgen.rtl.build import stage_units, unit_dir
+from hlsgen.rtl.compose import network_dir
 from hlsgen.spec import HardwareSpec
 
 

@@ -23,7 +23,7 @@ from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.rtl import tools
 from hlsgen.rtl.trace import SOLVER_OPTIONS, trace_stages
-from hlsgen.spec import Stage
+from hlsgen.spec import HardwareSpec, Stage
 
 FORMAT = 1  # bump when the traced logic for the same spec changes
 
@@ -52,6 +52,11 @@ class Unit:
                     h.update(str(a.shape).encode())
                     h.update(a.tobytes())
         return h.hexdigest()[:16]
+
+
+def stage_units(spec: HardwareSpec) -> list[Unit]:
+    """One unit per stage with logic (flatten is a reshape of the same row-major order: no unit)."""
+    return [Unit(s.name, (s,), s.input_t) for s in spec.stages if s.kind != "flatten"]
 
 
 @dataclass

@@ -13,8 +13,8 @@ import numpy as np
 from hlsgen import golden
 from hlsgen.errors import HlsgenError, UsageError
 from hlsgen.rtl import tools
-from hlsgen.rtl.build import BuiltModel, Timings, Unit, build_unit, load_or_trace
-from hlsgen.rtl.compose import NETWORK, stage_units, write_network
+from hlsgen.rtl.build import BuiltModel, Timings, Unit, build_unit, load_or_trace, stage_units
+from hlsgen.rtl.compose import NETWORK, write_network
 from hlsgen.spec import HardwareSpec
 from hlsgen.verify.evidence import MANIFEST, Manifest, parse_codes
 

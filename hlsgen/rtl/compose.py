@@ -25,15 +25,10 @@ from pathlib import Path
 
 from hlsgen.fixed import FixedType
 from hlsgen.rtl.arith import RtlRefusal
-from hlsgen.rtl.build import FORMAT, Timings, Unit, load_or_trace, module_name, unit_digest
+from hlsgen.rtl.build import FORMAT, Timings, Unit, load_or_trace, module_name, stage_units, unit_digest
 from hlsgen.spec import HardwareSpec
 
 NETWORK = "network"
-
-
-def stage_units(spec: HardwareSpec) -> list[Unit]:
-    """One unit per stage with logic (flatten is a reshape of the same row-major order: no unit)."""
-    return [Unit(s.name, (s,), s.input_t) for s in spec.stages if s.kind != "flatten"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hlsgen.errors import HlsgenError
 from hlsgen.rtl import tools
-from hlsgen.rtl.build import Unit, module_name, write_unit
+from hlsgen.rtl.build import Unit, module_name, stage_units, write_unit
 from hlsgen.spec import HardwareSpec
 
 #: cell-name prefixes counted per column (Yosys' synth_xilinx output for 7-series parts)
@@ -74,23 +74,29 @@ def parse_stat(text: str) -> dict[str, int]:
     return counts
 
 
+def stage_counts(unit: Unit, root: Path, log=print) -> dict:
+    """One stage's Yosys counts, from its ``yosys.json`` or synthesized now (and cached there)."""
+    _, path = write_unit(unit, root, log)
+    cache = path / "yosys.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    stage = unit.stages[0]
+    t = time.perf_counter()
+    counts = yosys_counts(path, module_name(unit.name))
+    row = {"stage": stage.name, "kind": str(stage.kind), **counts, "seconds": round(time.perf_counter() - t, 1)}
+    cache.write_text(json.dumps(row))
+    return row
+
+
 def synth_report(spec: HardwareSpec, root: Path, jobs: int, log=print) -> list[dict]:
-    """Yosys counts of every stage with logic (cached beside its build), printed as a table."""
-    rows = []
-    for stage in spec.stages:
-        if stage.kind == "flatten":
-            continue
-        unit = Unit(stage.name, (stage,), stage.input_t)
-        _, path = write_unit(unit, root, log)
-        cache = path / "yosys.json"
-        if cache.is_file():
-            row = json.loads(cache.read_text())
-        else:
-            t = time.perf_counter()
-            counts = yosys_counts(path, module_name(unit.name))
-            row = {"stage": stage.name, "kind": str(stage.kind), **counts, "seconds": round(time.perf_counter() - t, 1)}
-            cache.write_text(json.dumps(row))
-        rows.append(row)
+    """Yosys counts of every stage with logic (cached beside its build; ``jobs`` Yosys runs at once),
+    printed as a table in the order of the stages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    units = stage_units(spec)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # Yosys runs as a subprocess
+        rows = list(pool.map(lambda u: stage_counts(u, root, log), units))
+    for row in rows:
         log(f"rtl --synth: {row['stage']:<14} {row['kind']:<8} LUT {row['LUT']:>7}  FF {row['FF']:>5}  "
             f"CARRY4 {row['CARRY']:>6}  DSP {row['DSP']:>3}  ({row['seconds']} s)")
     total = {c: sum(r[c] for r in rows) for c in COLUMNS}

@@ -12,6 +12,7 @@ Slow: trains 1 epoch on 2,000 images, simulates 20 test images.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,20 @@ def test_make_csim_bad_image_count_fails(built, tmp_path, n):
     res = make(copy(built, tmp_path), f"N={n}")
     assert res.returncode != 0
     assert f"N={n}: expected a number of images from 1 to {IMAGES} (0 or nothing: all)" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("target,assignment", [
+    ("csim", "N=1; touch {pwned}"), ("csim", "N=$(shell touch {pwned})"), ("csim", "N=1 `touch {pwned}`"),
+    ("csim", "RUN_ID=x'; touch {pwned}; '"), ("csim", "TRACE=1;touch {pwned}"), ("cosim", "N=1|touch {pwned}"),
+    ("rtl", "JOBS=2;touch {pwned}"), ("rtl", "LAYERS=$$(touch {pwned})"), ("csim", "HLSGEN=/x'; touch {pwned}; '"),
+])
+def test_make_variables_never_reach_the_shell(built, tmp_path, target, assignment):
+    pwned = tmp_path / "PWNED"
+    res = subprocess.run(["make", "--no-print-directory", "-C", str(copy(built, tmp_path)), target,
+                          assignment.format(pwned=pwned)], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and not pwned.exists(), res.stdout + res.stderr
+    assert re.search(r"make: (N|RUN_ID|TRACE|JOBS|LAYERS): only one word of the characters|HLSGEN: a path with a "
+                     r"quote is not allowed", res.stderr), res.stderr
 
 
 def test_hlsgen_csim_without_a_compiler_exits_3(built, tmp_path):
