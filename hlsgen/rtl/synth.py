@@ -32,7 +32,7 @@ MAP_LUTS = ("opt_expr -mux_undef -noclkinv; abc -luts 2:2,3,6:5,10,20; clean; xi
             "techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6; xilinx_dffopt; "
             "opt_lut_ins -tech xilinx")
 #: bump when the script changes: cached counts of another script are not reused
-SCRIPT_VERSION = 2
+SCRIPT_VERSION = 3
 _CELL = re.compile(r"^\s+(\d+)\s+(?:\S+\s+)?\$?([A-Za-z_][\w$]*)\s*$")
 
 
@@ -54,7 +54,7 @@ def yosys_counts(path: Path, prj: str, timeout: float = 3600.0) -> dict[str, int
         table.write_text(re.sub(r"\(\*\s*rom_style[^*]*\*\)", "", table.read_text()))
     script = (f"read_verilog -defer -sv {' '.join(f.name for f in sources)}; "
               f"synth_xilinx -family xc7 -top {prj} -flatten -run :map_luts; {MAP_LUTS}; "
-              f"synth_xilinx -family xc7 -top {prj} -run finalize:check; tee -q -o yosys_stat.txt stat")
+              f"synth_xilinx -family xc7 -top {prj} -run finalize:; tee -q -o yosys_stat.txt stat")
     try:
         run = subprocess.run([*tools.yosys_command(), "-q", "-p", script], cwd=work,
                              capture_output=True, text=True, timeout=timeout)
@@ -73,6 +73,8 @@ def parse_stat(text: str) -> dict[str, int]:
     """Cell counts of a Yosys ``stat`` report, summed per :data:`COLUMNS` group."""
     counts = dict.fromkeys(COLUMNS, 0)
     for line in text.splitlines():
+        if line.startswith("=== design hierarchy ==="):
+            break  # the same cells again, counted with their submodules
         m = _CELL.match(line)
         if not m:
             continue
