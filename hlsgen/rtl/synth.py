@@ -61,8 +61,17 @@ def yosys_counts(path: Path, prj: str, timeout: float = 3600.0) -> dict[str, int
     except subprocess.TimeoutExpired:
         raise HlsgenError(f"rtl --synth: Yosys did not finish on {prj} in {timeout:.0f} s") from None
     if run.returncode != 0:
-        tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
-        raise HlsgenError(f"rtl --synth: Yosys failed on {prj}: {' | '.join(tail)}")
+        log = path / "yosys.err"
+        log.write_text(run.stdout + run.stderr)
+        shutil.rmtree(work)
+        text = run.stdout + run.stderr
+        if "Wasm" in text or "wasm" in text or "out of memory" in text.lower():
+            cause = ("Yosys as WebAssembly stopped (its 4 GB memory is the likely limit; set HLSGEN_YOSYS to a "
+                     "native yosys)")
+        else:
+            lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+            cause = f"Yosys failed: {lines[-1][:120] if lines else f'exit {run.returncode}'}"
+        raise HlsgenError(f"rtl --synth: {prj}: {cause}; see {log}")
     stat = (work / "yosys_stat.txt").read_text()
     (path / "yosys_stat.txt").write_text(stat)
     shutil.rmtree(work)
@@ -110,15 +119,26 @@ def synth_report(spec: HardwareSpec, root: Path, jobs: int, log=print) -> list[d
     printed as a table in the order of the stages."""
     from concurrent.futures import ThreadPoolExecutor
 
+    def counts(unit: Unit) -> dict | str:
+        try:
+            return stage_counts(unit, root, log)
+        except HlsgenError as err:
+            return str(err)
+
     units = stage_units(spec)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # Yosys runs as a subprocess
-        rows = list(pool.map(lambda u: stage_counts(u, root, log), units))
+        results = list(pool.map(counts, units))
+    rows = [r for r in results if isinstance(r, dict)]
+    failed = [r for r in results if isinstance(r, str)]
     for row in rows:
         log(f"rtl --synth: {row['stage']:<14} {row['kind']:<8} LUT {row['LUT']:>7}  FF {row['FF']:>5}  "
             f"CARRY4 {row['CARRY']:>6}  DSP {row['DSP']:>3}  ({row['seconds']} s)")
     total = {c: sum(r[c] for r in rows) for c in COLUMNS}
-    log(f"rtl --synth: {'total':<23} LUT {total['LUT']:>7}  FF {total['FF']:>5}  CARRY4 {total['CARRY']:>6}  "
+    label = "total" if not failed else f"total of {len(rows)} stages"
+    log(f"rtl --synth: {label:<23} LUT {total['LUT']:>7}  FF {total['FF']:>5}  CARRY4 {total['CARRY']:>6}  "
         f"DSP {total['DSP']:>3}")
     log("rtl --synth: Yosys synth_xilinx counts of a fully parallel, unpipelined distributed-arithmetic "
         "implementation per stage; not an estimate of the Vitis HLS design")
+    if failed:  # after the stages that did synthesize
+        raise HlsgenError(failed[0] if len(failed) == 1 else f"{failed[0]} (and {len(failed) - 1} more stages)")
     return rows

