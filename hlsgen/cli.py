@@ -80,7 +80,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", action="store_true", help="each stage on its own against the golden trace; names "
                    "the first differing layer")
     p.add_argument("--synth", action="store_true", help="Yosys (synth_xilinx) counts per layer: LUT, FF, CARRY, DSP")
-    p.add_argument("--jobs", type=int, help="parallel Verilator compile jobs (default: one per core)")
+    p.add_argument("--jobs", type=int, help="stages traced, built and synthesized at once, and Verilator's "
+                   "compile jobs (default: one per core)")
     p.set_defaults(func=_cmd_rtl)
 
     p = sub.add_parser("synth", help="C synthesis with Vitis HLS (make synth), then the report summary")

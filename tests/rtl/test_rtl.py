@@ -126,6 +126,26 @@ def test_the_composed_network_links_stages_by_code(rtl_tools, tmp_path, capsys):
     assert "rtl: 64/64 images bit-exact" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_make_rtl_in_the_project_runs_hlsgen_rtl(rtl_tools, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from hlsgen.hls.templates import render
+
+    project = write_project(tmp_path / "p", _chain(), images=30)
+    hlsgen = Path(sys.executable).parent / "hlsgen"
+    if not hlsgen.exists():
+        pytest.skip("no hlsgen executable beside this Python (pip install -e .)")
+    (project / "Makefile").write_text(render("Makefile", top="chain", hlsgen=str(hlsgen), cosim_n="5"))
+    assert shutil.which("make")
+    res = subprocess.run(["make", "--no-print-directory", "-C", str(project), "rtl", "N=20", "LAYERS=1", "JOBS=2"],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "rtl: 20/20 images bit-exact" in res.stdout and "rtl: act (relu)" in res.stdout, res.stdout
+
+
 def test_codes_that_do_not_fit_the_next_input_type_are_refused(rtl_tools, tmp_path, capsys):
     from hlsgen.rtl import rtl_command
 
