@@ -61,10 +61,10 @@ def yosys_counts(path: Path, prj: str, timeout: float = 3600.0) -> dict[str, int
     except subprocess.TimeoutExpired:
         raise HlsgenError(f"rtl --synth: Yosys did not finish on {prj} in {timeout:.0f} s") from None
     if run.returncode != 0:
-        log = path / "yosys.err"
-        log.write_text(run.stdout + run.stderr)
-        shutil.rmtree(work)
         text = run.stdout + run.stderr
+        log = path / "yosys.err"
+        log.write_text(text)
+        shutil.rmtree(work)
         if "Wasm" in text or "wasm" in text or "out of memory" in text.lower():
             cause = ("Yosys as WebAssembly stopped (its 4 GB memory is the likely limit; set HLSGEN_YOSYS to a "
                      "native yosys)")

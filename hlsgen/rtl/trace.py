@@ -23,7 +23,7 @@ from hlsgen.fixed import FixedType, Overflow, Rounding
 from hlsgen.geometry import same_padding
 from hlsgen.rtl import arith
 from hlsgen.rtl.arith import RtlRefusal
-from hlsgen.spec import HardwareSpec, Stage, StageKind
+from hlsgen.spec import Stage, StageKind
 
 #: da4ml's CMVM solver options. The default search over every decomposition depth did not finish on the
 #: reference network's fc1 (338x128) in 15 minutes; one depth is near-optimal and much faster.
@@ -223,11 +223,6 @@ def trace_stages(stages: list[Stage] | tuple[Stage, ...], input_t: FixedType):
         x = STAGES[stage.kind](stage, x.reshape(tuple(stage.input_shape)))
         prev_t = stage.result_t
     return comb_trace(inputs.ravel(), x.ravel(), keep_dead_inputs=True)
-
-
-def trace_network(spec: HardwareSpec):
-    """The whole spec as one combinational program."""
-    return trace_stages(spec.stages, spec.input_t)
 
 
 def output_size(stage: Stage) -> int:

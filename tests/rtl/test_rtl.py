@@ -210,9 +210,9 @@ def test_a_refused_operation_is_one_line_exit_2(rtl_tools, tmp_path, capsys):
 
 
 def _interpreted(spec: HardwareSpec, x: np.ndarray) -> np.ndarray:
-    from hlsgen.rtl.trace import trace_network
+    from hlsgen.rtl.trace import trace_stages
 
-    comb = trace_network(spec)
+    comb = trace_stages(spec.stages, spec.input_t)  # the whole spec as one program
     values = np.array([np.asarray(comb(row * spec.input_t.lsb), dtype=np.float64)
                        for row in x.reshape(len(x), -1).astype(np.float64)])
     return np.round(values * 2.0**spec.output_t.frac).astype(np.int64)
