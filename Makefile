@@ -129,3 +129,6 @@ csim synth cosim export project rtl:
 
 clean:
 	rm -rf build .pytest_cache .hlsgen-last-build
+
+# make bench / make bench-smoke (bench/bench.mk, docs/benchmarks.md)
+-include bench/bench.mk
