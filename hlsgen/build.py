@@ -1,8 +1,8 @@
 """``hlsgen build``: config -> trained model (or the cached one) -> spec -> Vitis HLS project.
 
 The build is a list of steps, each ``step(state) -> state`` (FINN's shape): estimate -> data ->
-train or reuse -> lower -> emit -> test vectors -> prove -> normalise. A step returns a new state and never
-changes the one it was given. The project directory holds hls4ml's output, our testbench, Makefile
+train or reuse -> lower -> emit -> test vectors -> prove -> normalise -> seal. A step returns a new state
+and never changes the one it was given. The project directory holds hls4ml's output, our testbench, Makefile
 and tb_data, the spec (``spec.json`` + ``weights.npz``) and the training it came from (``train/``),
 so it can be re-verified without TensorFlow. It is written into a temporary sibling and renamed
 into place at the end.
@@ -104,12 +104,13 @@ def step_emit(state: BuildState) -> BuildState:
 def step_test_vectors(state: BuildState) -> BuildState:
     """tb_data: input codes, the golden model's expected outputs, labels, QKeras' labels; the manifest and
     the testbench that checks exactly this evidence."""
+    from hlsgen.data import input_codes
     from hlsgen.hls.project import write_test_vectors
 
     x_test, y_test = state.data.x_test[: state.n_test], state.data.y_test[: state.n_test]
     qk = state.qkeras_labels[: len(x_test)] if state.qkeras_labels is not None else None
     start = time.perf_counter()
-    write_test_vectors(state.spec, state.work, state.hls_model, x_test, y_test, qk)
+    write_test_vectors(state.spec, state.work, state.hls_model, input_codes(state.spec.input_t, x_test), y_test, qk)
     return replace(state, timings={**state.timings, "golden": time.perf_counter() - start, "images": len(x_test)})
 
 
@@ -117,7 +118,16 @@ def step_normalise(state: BuildState) -> BuildState:
     """hls4ml's files made byte-identical across builds (temporary paths, random stamps)."""
     from hlsgen.hls.project import normalize_project
 
-    normalize_project(state.work, state.target)
+    normalize_project(state.spec, state.work, state.target)
+    return state
+
+
+def step_seal(state: BuildState) -> BuildState:
+    """The manifest, written last: tb_data's digests, the build id (the spec's digest) and the seal of every
+    generated source, which ``hlsgen compare`` and ``csim`` check before they believe a simulation."""
+    from hlsgen.hls.project import seal_project
+
+    seal_project(state.spec, state.work, int(state.timings["images"]))
     return state
 
 
@@ -135,7 +145,8 @@ def step_prove(state: BuildState) -> BuildState:
 
 
 PREPARE: tuple[Step, ...] = (step_estimate, step_data)  # before anything is written
-STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit, step_test_vectors, step_prove, step_normalise)
+STEPS: tuple[Step, ...] = (step_train, step_lower, step_emit, step_test_vectors, step_prove, step_normalise,
+                          step_seal)
 
 
 def build_command(cfg: Config, output: Path | None = None, force: bool = False, epochs: int | None = None,

@@ -218,6 +218,7 @@ def _cmd_csim(args: argparse.Namespace) -> int:
     from hlsgen.hls.runner import require, run_make
     from hlsgen.outdir import require_project
     from hlsgen.verify.compare import compare_project
+    from hlsgen.verify.derive import check_project
     from hlsgen.verify.evidence import Manifest, NoOutputError
 
     project = require_project(args.project, "Makefile", "spec.json")
@@ -225,6 +226,7 @@ def _cmd_csim(args: argparse.Namespace) -> int:
     manifest = Manifest.load(project)
     if args.images is not None and args.images > manifest.images:
         raise UsageError(f"-n/--images: {args.images}, but {project} has {manifest.images} test images")
+    check_project(project)  # before any simulation: the evidence is the spec's
     vitis = (shutil.which("vitis_hls") or shutil.which("vitis-run")) and os.environ.get("HLS_TOOL") != "gxx"
     if not vitis:
         cxx = (os.environ.get("CXX") or "g++").split()[0]

@@ -141,3 +141,19 @@ def build_small_project(work: Path, images: int, n_train: int = 2000, n_test: in
                           str(images)], cwd=work, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     return work / "prj"
+
+
+def emit_test_project(directory: Path, spec: HardwareSpec, codes: np.ndarray, labels: np.ndarray,
+                      qkeras_labels: np.ndarray | None = None, io_type: str = "io_parallel") -> Path:
+    """A real generated project of ``spec`` (hls4ml's firmware, hlsgen's testbench, Makefile, tb_data of the
+    input ``codes``, the sealed manifest) in ``directory``, as ``hlsgen build`` writes it after training."""
+    from hlsgen.hls.project import emit_project, normalize_project, seal_project, write_test_vectors
+    from hlsgen.spec import HlsSettings
+
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = HlsSettings(part="xc7z020clg400-1", clock_period=10.0, io_type=io_type)
+    hls_model = emit_project(spec, settings, directory)
+    write_test_vectors(spec, directory, hls_model, codes, labels, qkeras_labels)
+    normalize_project(spec, directory, directory)
+    seal_project(spec, directory, len(codes))
+    return directory

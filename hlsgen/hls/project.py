@@ -3,21 +3,20 @@ the spec, made byte-identical across builds."""
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from hlsgen import golden
-from hlsgen.data import input_codes
 from hlsgen.hls import convert
 from hlsgen.hls.tables import write_softmax_tables
 from hlsgen.hls.templates import TEMPLATES_DIR, render
 from hlsgen.hls.testbench import testbench_source, write_codes
 from hlsgen.spec import HardwareSpec, HlsSettings
+from hlsgen.verify.evidence import build_id, write_manifest
 
 #: ``make cosim`` simulates at most this many images unless N=... says otherwise (each image costs
 #: thousands of simulated cycles); the project's own default is the smaller of this and its image count.
@@ -50,11 +49,11 @@ def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
     return hls_model
 
 
-def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, test_images: np.ndarray, labels: np.ndarray,
+def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, codes: np.ndarray, labels: np.ndarray,
                        qkeras_labels: np.ndarray | None) -> None:
-    """tb_data (input codes, the golden model's expected output codes, labels, QKeras' labels), its
-    manifest, and the testbench, which has the manifest's image count and build id compiled in."""
-    codes = input_codes(spec.input_t, test_images)
+    """tb_data (the input ``codes``, the golden model's expected output codes, labels, QKeras' labels) and the
+    testbench, which has the image count and the build id (:func:`hlsgen.verify.evidence.build_id`)
+    compiled in. The manifest comes last (:func:`seal_project`)."""
     expected = golden.run(spec, codes).output
     tb = project / "tb_data"
     tb.mkdir(exist_ok=True)
@@ -65,11 +64,8 @@ def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, test_images
     np.savetxt(tb / "labels.txt", labels, fmt="%d")
     if qkeras_labels is not None:
         np.savetxt(tb / "qkeras_labels.txt", qkeras_labels, fmt="%d")
-    widths = {"inputs.txt": codes[0].size if len(codes) else 0, "expected.txt": expected[0].size if len(codes) else 0,
-              "labels.txt": 1, "qkeras_labels.txt": 1}
-    manifest = write_manifest(tb, spec_stamp(project), len(codes), widths)
     (project / f"{spec.name}_test.cpp").write_text(
-        testbench_source(spec, hls_model, images=len(codes), build=manifest["build"]))
+        testbench_source(spec, hls_model, images=len(codes), build=build_id(spec)))
     for name in _RUN_FILES:  # the cosim default: at most COSIM_IMAGES, at most the project's images
         path = project / name
         text = path.read_text()
@@ -78,39 +74,24 @@ def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, test_images
         path.write_text(text.replace(_COSIM_TOKEN, str(max(1, min(COSIM_IMAGES, len(codes))))))
 
 
-def normalize_project(project: Path, final: Path) -> None:
+def normalize_project(spec: HardwareSpec, project: Path, final: Path) -> None:
     """hls4ml's files made byte-identical across builds (:func:`normalize_hls4ml_output`)."""
-    normalize_hls4ml_output(project, final, spec_stamp(project))
+    normalize_hls4ml_output(project, final, spec.digest()[:8])
 
 
-MANIFEST = "manifest.json"  # read by hlsgen/verify/evidence.py (same format number)
-MANIFEST_FORMAT = 1
-TB_FILES = ("inputs.txt", "expected.txt", "labels.txt", "qkeras_labels.txt")
-
-
-def write_manifest(tb: Path, stamp: str, images: int, widths: dict[str, int]) -> dict[str, Any]:
-    """``tb_data/manifest.json``: the number of test images and the SHA-256 of every tb_data file, so
-    that the testbench and ``hlsgen compare`` accept exactly this evidence; ``build`` (a digest of the
-    spec and those files, deterministic) stamps every simulation output of this build."""
-    import hashlib
-
-    files = {name: hashlib.sha256((tb / name).read_bytes()).hexdigest() for name in TB_FILES if (tb / name).exists()}
-    build = hashlib.sha256(json.dumps([stamp, images, files], sort_keys=True).encode()).hexdigest()[:16]
-    manifest = {"format": MANIFEST_FORMAT, "images": images, "build": build, "sha256": files,
-                "codes_per_line": {name: int(widths[name]) for name in files}}
-    (tb / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return manifest
-
-
-def spec_stamp(project: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256((project / "spec.json").read_bytes() + (project / "weights.npz").read_bytes()).hexdigest()[:8]
+def seal_project(spec: HardwareSpec, project: Path, images: int) -> None:
+    """The manifest, the build's last file: tb_data's ``images``, digests and codes per line, the build id
+    and the seal of every generated source (:func:`hlsgen.verify.evidence.write_manifest`)."""
+    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.stages[-1].output_shape)
+    write_manifest(project, spec, images, {"inputs.txt": n_in, "expected.txt": n_out, "labels.txt": 1,
+                                           "qkeras_labels.txt": 1})
 
 
 def _hlsgen_executable() -> str:
+    """This hlsgen's executable for the Makefile's HLSGEN, or plain ``hlsgen`` (found on PATH) where its path
+    has a character the Makefile refuses (a space, a quote...)."""
     exe = Path(sys.executable).parent / "hlsgen"
-    return str(exe) if exe.exists() else "hlsgen"
+    return str(exe) if exe.exists() and re.fullmatch(r"[A-Za-z0-9._/+-]+", str(exe)) else "hlsgen"
 
 
 def normalize_hls4ml_output(project: Path, final: Path, stamp: str) -> None:

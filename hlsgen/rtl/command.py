@@ -16,7 +16,8 @@ from hlsgen.rtl import tools
 from hlsgen.rtl.build import BuiltModel, Timings, Unit, build_unit, load_or_trace, stage_units, unit_dir
 from hlsgen.rtl.compose import NETWORK, write_network
 from hlsgen.spec import HardwareSpec
-from hlsgen.verify.evidence import MANIFEST, Manifest, parse_codes
+from hlsgen.verify.derive import check_project
+from hlsgen.verify.evidence import MANIFEST, parse_codes
 
 
 def _log(message: str) -> None:
@@ -24,14 +25,14 @@ def _log(message: str) -> None:
 
 
 def read_tb_data(project: Path, spec: HardwareSpec, n: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` (default all) input and expected output code lines of ``project/tb_data``, checked
-    against the build's manifest (SHA-256, codes per line, type ranges) when the project has one."""
+    """The first ``n`` (default all) input and expected output code lines of ``project/tb_data``: when the
+    project has a manifest, checked and derived from the spec (:func:`hlsgen.verify.derive.check_project`:
+    the build id is the spec's, the expected outputs are the golden model's)."""
     tb = project / "tb_data"
     n_in, n_out = math.prod(spec.input_shape), math.prod(spec.stages[-1].output_shape)
     if (tb / MANIFEST).is_file():
-        manifest = Manifest.load(project)
-        inputs = manifest.check_file(tb / "inputs.txt", n_in, spec.input_t)
-        expected = manifest.check_file(tb / "expected.txt", n_out, spec.output_t)
+        ev = check_project(project, firmware=False)
+        inputs, expected = ev.inputs, ev.expected
     else:
         files = []
         for name, width, t in (("inputs.txt", n_in, spec.input_t), ("expected.txt", n_out, spec.output_t)):

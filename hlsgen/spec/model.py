@@ -13,7 +13,12 @@ config's ``result``: one rounding, after the activation, exactly where QKeras pu
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
+import stat
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.spec.kinds import StageKind, StageParams, params_json, parse_params
+from hlsgen.spec.validate import MAX_VALUES, check_spec
 
 SPEC_FORMAT = 2  # 2: no HLS settings inside (they travel as HlsSettings); 1 is read too
 _READABLE_FORMATS = (1, 2)
@@ -97,29 +103,46 @@ class HardwareSpec:
         return replace(self, stages=stages)
 
     # --------------------------------------------------------------- files
-    def save(self, directory: str | Path) -> None:
-        """Write ``spec.json`` and ``weights.npz`` (int64 codes) into ``directory``; deterministic."""
-        directory = Path(directory)
-        doc = {"format": SPEC_FORMAT, "name": self.name, "input_shape": list(self.input_shape),
-               "input_t": str(self.input_t), "stages": [s.to_json() for s in self.stages]}
-        (directory / "spec.json").write_text(json.dumps(doc, indent=2) + "\n")
+    def _document(self) -> dict[str, Any]:
+        return {"format": SPEC_FORMAT, "name": self.name, "input_shape": list(self.input_shape),
+                "input_t": str(self.input_t), "stages": [s.to_json() for s in self.stages]}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
         arrays = {}
         for s in self.stages:
             if s.weight_codes is not None:
                 arrays[f"{s.name}.weight"] = np.asarray(s.weight_codes, dtype=np.int64)
                 arrays[f"{s.name}.bias"] = np.asarray(s.bias_codes, dtype=np.int64)
-        _save_npz_deterministic(directory / "weights.npz", arrays)
+        return arrays
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of everything the hardware computes: the stages, their types and parameters and
+        every weight and bias code, independent of how ``spec.json`` is formatted. The one spec digest:
+        a project's build id is its first 16 digits (:mod:`hlsgen.verify.evidence`), hls4ml's library
+        stamp its first 8."""
+        h = hashlib.sha256(json.dumps(self._document(), sort_keys=True).encode())
+        for key, a in sorted(self._arrays().items()):
+            h.update(f"{key} {list(a.shape)}".encode())
+            h.update(np.ascontiguousarray(a, dtype="<i8").tobytes())
+        return h.hexdigest()
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``spec.json`` and ``weights.npz`` (int64 codes) into ``directory``; deterministic."""
+        directory = Path(directory)
+        (directory / "spec.json").write_text(json.dumps(self._document(), indent=2) + "\n")
+        _save_npz_deterministic(directory / "weights.npz", self._arrays())
 
     @classmethod
     def load(cls, directory: str | Path) -> HardwareSpec:
         """Read a spec written by :meth:`save`."""
         directory = Path(directory)
         try:
-            doc = json.loads((directory / "spec.json").read_text())
-            with np.load(directory / "weights.npz", allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as err:
-            raise HlsgenError(f"{directory}: not a readable hlsgen project spec ({err})") from None
+            doc = json.loads(read_limited(directory / "spec.json", MAX_SPEC_BYTES))
+            arrays = _read_npz(directory / "weights.npz")
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            raise HlsgenError(f"{directory}: not a readable hlsgen project spec ({str(err)[:120]})") from None
+        if not isinstance(doc, dict):
+            raise HlsgenError(f"{directory / 'spec.json'}: not a valid hlsgen spec (a JSON object is expected)")
         if doc.get("format") not in _READABLE_FORMATS:
             raise HlsgenError(f"{directory / 'spec.json'}: spec format {doc.get('format')!r}, "
                               f"this hlsgen reads {' and '.join(map(str, _READABLE_FORMATS))}")
@@ -132,10 +155,67 @@ class HardwareSpec:
                     input_shape=tuple(s["input_shape"]), output_shape=tuple(s["output_shape"]),
                     weight_codes=arrays.get(f"{s['name']}.weight"), bias_codes=arrays.get(f"{s['name']}.bias"),
                     params=s.get("params") or None, **types))
-            return cls(doc["name"], tuple(doc["input_shape"]), FixedType.parse(doc["input_t"]), tuple(stages))
-        except (KeyError, TypeError, ValueError) as err:
+            spec = cls(doc["name"], tuple(doc["input_shape"]), FixedType.parse(doc["input_t"]), tuple(stages))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise HlsgenError(f"{directory / 'spec.json'}: not a valid hlsgen spec ({type(err).__name__}: "
                               f"{str(err)[:80]})") from None
+        names = {f"{s.name}.{what}" for s in spec.stages for what in ("weight", "bias")}
+        extra = sorted(set(arrays) - names)
+        if extra:
+            raise HlsgenError(f"{directory / 'weights.npz'}: arrays {extra[:3]} belong to no stage of spec.json")
+        check_spec(spec, str(directory / "spec.json"))
+        return spec
+
+
+#: spec.json is a few kB per stage; anything this large is not one hlsgen wrote.
+MAX_SPEC_BYTES = 16 * 2**20
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refusing (ValueError) anything else (a FIFO, a device, a
+    directory) and a file over ``limit`` bytes, without reading more than ``limit`` + 1 bytes."""
+    with _open_regular(path) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit} bytes")
+    return data
+
+
+def _open_regular(path: Path):
+    """``path`` opened for reading if it is a regular file, else ValueError: opened without blocking (a FIFO's
+    open waits for a writer) and checked on the open descriptor (no race with a rename)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path.name} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The int64 arrays of ``weights.npz``, each header read and bounded before its data is (a forged
+    header may declare any shape)."""
+    out: dict[str, np.ndarray] = {}
+    with _open_regular(path) as raw, zipfile.ZipFile(raw) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy") or info.file_size > 8 * MAX_VALUES + 4096:
+                raise ValueError(f"{path.name}: member {info.filename[:40]!r} is not a weight array")
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version not in ((1, 0), (2, 0)):
+                    raise ValueError(f"{path.name}: {info.filename[:40]}: .npy format {version}")
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read_header(fh)
+                if dtype != np.dtype("<i8") or fortran or math.prod(shape) > MAX_VALUES:
+                    raise ValueError(f"{path.name}: {info.filename[:40]}: {dtype} {list(shape)[:4]}: not the "
+                                     "int64 codes of at most 2^24 weights")
+                data = fh.read(8 * math.prod(shape) + 1)
+            if len(data) != 8 * math.prod(shape):
+                raise ValueError(f"{path.name}: {info.filename[:40]}: {len(data)} bytes of data for shape "
+                                 f"{list(shape)}")
+            out[info.filename[:-4]] = np.frombuffer(data, dtype="<i8").reshape(shape).astype(np.int64)
+    return out
 
 
 def _save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -14,33 +14,9 @@ import numpy as np
 
 from hlsgen import golden
 from hlsgen.errors import UsageError, VerificationError
-from hlsgen.fixed import FixedType
-from hlsgen.outdir import require_project
 from hlsgen.spec import HardwareSpec
-from hlsgen.verify.evidence import Manifest, NoOutputError, read_run_output
-
-
-def read_codes(path: Path, width: int | None = None, t: FixedType | None = None) -> np.ndarray:
-    """Integer codes written one image per line (``width`` per line, each a code of ``t`` if given)."""
-    try:
-        rows = [list(map(int, line.split())) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, ValueError) as err:
-        raise UsageError(f"{path}: cannot read codes ({err})") from None
-    if not rows:
-        raise UsageError(f"{path}: no codes in the file")
-    width = len(rows[0]) if width is None else width
-    ragged = [k for k, row in enumerate(rows, start=1) if len(row) != width]
-    if ragged:
-        raise UsageError(f"{path}: image {ragged[0]} has {len(rows[ragged[0] - 1])} codes, expected {width}")
-    try:
-        arr = np.array(rows, dtype=np.int64).reshape(len(rows), width)
-    except OverflowError as err:
-        raise UsageError(f"{path}: cannot read codes ({err})") from None
-    if t is not None and arr.size and (arr.min() < t.min_code or arr.max() > t.max_code):
-        bad = arr[(arr < t.min_code) | (arr > t.max_code)][0]
-        raise UsageError(f"{path}: code {bad} outside {t} [{t.min_code}, {t.max_code}]")
-    return arr
-
+from hlsgen.verify.derive import check_project
+from hlsgen.verify.evidence import CODE_CHARS, NoOutputError, read_file, read_run_output
 
 #: Where each simulation's testbench writes its output, relative to the project: g++ and Vitis HLS C
 #: simulation (the Tcl flow's solution, the Unified component's hls folder: UG1399 "Output of C
@@ -80,25 +56,20 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
     """Compare the last simulation (C simulation or C/RTL co-simulation) with the golden model; print
     and return a summary (``simulation``: which one was judged).
 
-    Trusts only intact evidence (:mod:`hlsgen.verify.evidence`): tb_data as the build wrote it and one
-    complete output of this build's testbench (of run ``run_id`` when given), else UsageError (exit 2)
+    Believes nothing it can derive (:func:`hlsgen.verify.derive.check_project`: the expected outputs are the
+    golden model's of the spec, the firmware is the spec's, the sources are the build's) and judges one
+    complete output of this build's testbench (of run ``run_id`` when given); else UsageError (exit 2)
     naming the file and line. Raises VerificationError (exit 1) when any image differs; with ``trace``,
     the message names the first layer whose bits differ from the golden trace.
     """
-    project = require_project(project, "spec.json")
-    spec = HardwareSpec.load(project)
+    ev = check_project(project)
+    project, spec, manifest = ev.project, ev.spec, ev.manifest
     tb = project / "tb_data"
-    manifest = Manifest.load(project)
     n_out = int(np.prod(spec.stages[-1].output_shape))
-    manifest.check_file(tb / "inputs.txt", math.prod(spec.input_shape), spec.input_t, codes=False)
-    expected_all = manifest.check_file(tb / "expected.txt", n_out, spec.stages[-1].result_t)
-    labels_all = manifest.check_file(tb / "labels.txt", 1, lo=0)[:, 0]
-    qk_all = None
-    if "qkeras_labels.txt" in manifest.sha256:
-        qk_all = manifest.check_file(tb / "qkeras_labels.txt", 1, lo=0)[:, 0]
+    qk_all = ev.qkeras_labels
     run = read_run_output(simulation_output_file(project, spec.name, run_id), manifest, n_out, run_id)
     got, n = run.codes, run.images
-    expected, labels = expected_all[:n], labels_all[:n]
+    expected, labels = ev.expected[:n], ev.labels[:n]
     bad = np.flatnonzero(np.any(got != expected, axis=1))
     summary: dict[str, Any] = {
         "images": n, "bit_exact": int(n - len(bad)), "run_id": run.run_id, "simulation": run.kind,
@@ -115,7 +86,7 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
         lines.append(f"compare: {summary['differs_from_qkeras']} of {n} images classified differently from "
                      "QKeras (argmax; the hardware softmax/argmax vs QKeras' float softmax)")
     if trace:
-        summary["trace"] = compare_trace(project, spec)
+        summary["trace"] = compare_trace(project, spec, ev.inputs)
         lines.append(summary["trace"]["message"])
     (tb / "compare.json").write_text(json.dumps(summary, indent=2) + "\n")
     print("\n".join(lines))
@@ -132,8 +103,9 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
     return summary
 
 
-def compare_trace(project: Path, spec: HardwareSpec) -> dict[str, Any]:
-    """Per-layer comparison of tb_data/csim_trace.txt (HLSGEN_TRACE) with the golden trace."""
+def compare_trace(project: Path, spec: HardwareSpec, inputs: np.ndarray) -> dict[str, Any]:
+    """Per-layer comparison of tb_data/csim_trace.txt (HLSGEN_TRACE) with the golden trace of ``inputs``
+    (the project's checked input codes)."""
     path = project / "tb_data" / "csim_trace.txt"
     traces = sorted([*project.glob(f"{spec.name}_prj/solution*/csim/build/tb_data/csim_trace.txt"),
                      *project.glob(f"{spec.name}_comp/hls/csim/build/tb_data/csim_trace.txt")],
@@ -143,7 +115,9 @@ def compare_trace(project: Path, spec: HardwareSpec) -> dict[str, Any]:
     if not path.exists():
         raise UsageError(f"{project}: no layer trace; run 'make csim TRACE=1' first")
     csim: dict[int, dict[str, np.ndarray]] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    limit = len(inputs) * (sum(math.prod(s.output_shape) for s in spec.stages) * CODE_CHARS + len(spec.stages) * 100)
+    text = read_file(path, limit, "run 'make csim TRACE=1' again").decode("utf-8", "replace")
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
             image, name, *codes = line.split()
             csim.setdefault(int(image), {})[name] = np.array(codes, dtype=np.int64)
@@ -152,10 +126,9 @@ def compare_trace(project: Path, spec: HardwareSpec) -> dict[str, Any]:
     if not csim:
         raise UsageError(f"{path}: no traced images; run 'make csim TRACE=1' again")
     images = sorted(csim)
-    inputs_file = project / "tb_data" / "inputs.txt"
-    inputs = read_codes(inputs_file, math.prod(spec.input_shape), spec.input_t)[: max(images) + 1]
-    if len(inputs) <= max(images):
-        raise UsageError(f"{inputs_file}: {len(inputs)} images, but {path.name} traces image {max(images)}")
+    if not 0 <= images[0] <= images[-1] < len(inputs):
+        raise UsageError(f"{path}: traces image {images[-1]}, the project has {len(inputs)} test images")
+    inputs = inputs[: images[-1] + 1]
     gold = golden.run(spec, inputs.reshape(len(inputs), *spec.input_shape)).trace
     for stage in spec.stages:
         for image in images:

@@ -1,8 +1,10 @@
-"""The evidence a comparison may trust: tb_data exactly as the build wrote it, and a simulation output
-that this build's testbench wrote completely, in the run being judged.
+"""The project's evidence files, one owner: the manifest (written here, read here), tb_data's code files,
+and a simulation output that this build's testbench wrote completely, in the run being judged.
 
-``tb_data/manifest.json`` (written by :func:`hlsgen.hls.project.write_manifest`) holds the number of
-test images, the codes per line and the SHA-256 of every tb_data file, and a ``build`` id. The
+``tb_data/manifest.json`` (:func:`write_manifest`, the last file a build writes) holds the number of test
+images, the codes per line and the SHA-256 of every tb_data file, the ``build`` id (the first 16 hex digits
+of the spec's digest: evidence of another spec never passes) and the SHA-256 of every generated source. What
+can be derived from the spec is derived, not trusted: :mod:`hlsgen.verify.derive`. The
 testbench stamps its output with its kind (``csim``, or ``cosim`` for the C/RTL co-simulation's
 ``cosim_output.txt``), that id, the run id (``HLSGEN_RUN_ID``) and the images of the run, and ends it
 with an end marker written after the last image::
@@ -23,19 +25,30 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hlsgen.errors import UsageError
 from hlsgen.fixed import FixedType
+from hlsgen.spec import HardwareSpec
+from hlsgen.spec.model import read_limited
 
-MANIFEST = "manifest.json"  # written by hlsgen/hls/project.py (same format number)
-MANIFEST_FORMAT = 1
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 2  # 2: the build id is the spec's digest; the generated sources are sealed
+TB_FILES = ("inputs.txt", "expected.txt", "labels.txt", "qkeras_labels.txt")
+#: Top-level entries of a project that the manifest does not seal: tb_data (its files have their own
+#: entries), the training, the spec itself (the root: the build id is its digest) and hlsgen's markers.
+UNSEALED = ("tb_data", "train", "spec.json", "weights.npz", ".hlsgen", ".hlsgen-tmp")
+#: Where C simulation and synthesis look for headers: a file added there can shadow a sealed one.
+SEALED_DIRS = ("firmware",)
 _CHARSET = re.compile(rb"[0-9 \t+-]*")
 _TOKEN = re.compile(rb"[+-]?[0-9]+")
 _HEADER = re.compile(r"# hlsgen (csim|cosim) run=(\S+) build=(\S+) images=(\d+) of=(\d+)")
 KINDS = {"csim_output.txt": "csim", "cosim_output.txt": "cosim"}  # file name -> the kind it must hold
 _TRAILER = re.compile(r"# end images=(\d+) mismatches=(\d+)")
+#: Characters a code may take in a file (sign, 20 digits, a separator), for bounding reads.
+CODE_CHARS = 22
 
 
 def _excerpt(text: bytes | str, limit: int = 20) -> str:
@@ -45,15 +58,68 @@ def _excerpt(text: bytes | str, limit: int = 20) -> str:
     return shown + ("..." if len(raw) > limit else "")
 
 
+def build_id(spec: HardwareSpec) -> str:
+    """The id that stamps a build's manifest, testbench and every simulation output: the first 16 hex
+    digits of the spec's digest (:meth:`HardwareSpec.digest`), so evidence of another spec never passes."""
+    return spec.digest()[:16]
+
+
+def read_file(path: Path, limit: int, again: str = "rebuild the project") -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` (a FIFO, a device, a directory or a
+    larger file is a UsageError naming it: nothing reads without end)."""
+    try:
+        return read_limited(path, limit)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read ({err.strerror}); {again}") from None
+    except ValueError as err:
+        raise UsageError(f"{path}: {err}; {again}") from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sealed_files(project: Path) -> dict[str, str]:
+    """SHA-256 of every regular file of ``project`` outside :data:`UNSEALED`, by path relative to it
+    (symbolic links are refused: a sealed file is the file, not where it points)."""
+    out = {}
+    for path in sorted(project.rglob("*")):
+        rel = path.relative_to(project)
+        if rel.parts[0] in UNSEALED or path.is_dir() and not path.is_symlink():
+            continue
+        if path.is_symlink() or not path.is_file():
+            raise UsageError(f"{path}: not a regular file; a project's sources are files")
+        out[rel.as_posix()] = _sha256(path)
+    return out
+
+
+def write_manifest(project: Path, spec: HardwareSpec, images: int, widths: dict[str, int]) -> dict[str, Any]:
+    """``tb_data/manifest.json``, written last: the number of test images, SHA-256 and codes per line of
+    every tb_data file, the build id (:func:`build_id`) and the SHA-256 of every generated source (the
+    seal). The one writer of the manifest; :class:`Manifest` is its one reader."""
+    tb = project / "tb_data"
+    files = {name: _sha256(tb / name) for name in TB_FILES if (tb / name).exists()}
+    manifest = {"format": MANIFEST_FORMAT, "images": images, "build": build_id(spec), "sha256": files,
+                "codes_per_line": {name: int(widths[name]) for name in files}, "sources": sealed_files(project)}
+    (tb / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
 @dataclass(frozen=True)
 class Manifest:
-    """The build's record of its tb_data: ``images`` per file, their SHA-256 and codes per line."""
+    """The build's record of its tb_data (``images`` per file, their SHA-256 and codes per line), its build
+    id and the seal of its generated sources (``sources``: relative path -> SHA-256)."""
 
     path: Path
     images: int
     build: str
     sha256: dict[str, str]
     codes_per_line: dict[str, int]
+    sources: dict[str, str]
 
     @classmethod
     def load(cls, project: Path) -> Manifest:
@@ -62,21 +128,54 @@ class Manifest:
             raise UsageError(f"{path}: missing: the project predates it or tb_data was replaced; "
                              "rebuild the project with 'hlsgen build'")
         try:
-            raw = json.loads(path.read_text())
+            raw = json.loads(read_limited(path, 64 * 2**20))
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
             if raw.get("format") != MANIFEST_FORMAT:
-                raise ValueError(f"format {_excerpt(str(raw.get('format')))}, expected {MANIFEST_FORMAT}")
+                raise ValueError(f"format {_excerpt(str(raw.get('format')))}, this hlsgen writes {MANIFEST_FORMAT}")
             images, build, sha, widths = raw["images"], raw["build"], raw["sha256"], raw["codes_per_line"]
-            if not (isinstance(images, int) and images >= 1 and isinstance(build, str) and re.fullmatch(r"\w+", build)
-                    and isinstance(sha, dict) and isinstance(widths, dict)
-                    and all(isinstance(v, str) for v in sha.values())
-                    and all(isinstance(v, int) for v in widths.values())):
+            sources = raw["sources"]
+            if not (isinstance(images, int) and 1 <= images <= 2**31 and isinstance(build, str)
+                    and re.fullmatch(r"\w+", build)
+                    and isinstance(sha, dict) and isinstance(widths, dict) and isinstance(sources, dict)
+                    and all(isinstance(v, str) for v in [*sha.values(), *sources.values()])
+                    and all(isinstance(v, int) and 1 <= v <= 2**24 for v in widths.values())):
                 raise ValueError("unexpected values")
             for name in ("inputs.txt", "expected.txt", "labels.txt"):
                 if name not in sha or name not in widths:
                     raise ValueError(f"no entry for {name}")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise UsageError(f"{path}: unreadable ({_excerpt(str(err), 80)}); rebuild the project") from None
-        return cls(path, images, build, dict(sha), dict(widths))
+        return cls(path, images, build, dict(sha), dict(widths), dict(sources))
+
+    def check_build(self, spec: HardwareSpec) -> None:
+        """The manifest is this spec's: its build id is the spec's digest, else UsageError naming it."""
+        if self.build != build_id(spec):
+            raise UsageError(f"{self.path}: build {_excerpt(self.build)} is not this project's (spec.json + "
+                             f"weights.npz give {build_id(spec)}): tb_data comes from another build, or the spec "
+                             "changed since the build; rebuild the project")
+
+    def check_sources(self, project: Path) -> None:
+        """Every sealed source as the build wrote it, and no file added where the compiler looks."""
+        for rel, digest in self.sources.items():
+            path = project / rel
+            if ".." in Path(rel).parts or Path(rel).is_absolute():
+                raise UsageError(f"{self.path}: sources: {_excerpt(rel, 60)} is not a path inside the project")
+            if path.is_symlink() or not path.is_file():
+                raise UsageError(f"{path}: missing (or not a regular file) since the build; rebuild the project")
+            if _sha256(path) != digest:
+                raise UsageError(f"{path}: changed since the build (its SHA-256 is not the one in "
+                                 f"tb_data/{MANIFEST}); rebuild the project")
+        for folder in SEALED_DIRS:
+            for path in sorted((project / folder).rglob("*")):
+                rel = path.relative_to(project).as_posix()
+                if rel not in self.sources and not (path.is_dir() and not path.is_symlink()):
+                    raise UsageError(f"{path}: not written by the build (it could shadow a firmware source); "
+                                     "remove it or rebuild the project")
+
+    def limit(self, width: int) -> int:
+        """The most bytes a well-formed file of ``images`` lines of ``width`` codes can have."""
+        return self.images * (width * CODE_CHARS + 2)
 
     def check_file(self, path: Path, width: int, t: FixedType | None = None, lo: int | None = None,
                    codes: bool = True) -> np.ndarray | None:
@@ -86,19 +185,37 @@ class Manifest:
         if self.codes_per_line.get(path.name) != width:
             raise UsageError(f"{self.path}: {path.name} has {self.codes_per_line.get(path.name)} codes per line, "
                              f"the spec {width}; rebuild the project")
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise UsageError(f"{path}: cannot read ({err.strerror}); rebuild the project") from None
+        data = read_file(path, self.limit(width))
         intact = hashlib.sha256(data).hexdigest() == self.sha256.get(path.name)
         lines = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
         if intact and not codes and lines == self.images:
             return None  # the build wrote it well-formed; parsing 10,000 images would only cost time
-        values = parse_codes(path, data, self.images, width, t, lo)
+        values = _fast_codes(data, self.images, width, t, lo) if intact else None
+        if values is None:
+            values = parse_codes(path, data, self.images, width, t, lo)
         if not intact:
             raise UsageError(f"{path}: changed since the build (its SHA-256 is not the one in tb_data/{MANIFEST}); "
                              "rebuild the project")
         return values
+
+
+def _fast_codes(data: bytes, rows: int, width: int, t: FixedType | None, lo: int | None) -> np.ndarray | None:
+    """``data`` as ``rows`` x ``width`` codes when it is plainly well-formed (digits, signs, spaces, one
+    newline per row, codes in range), else None: :func:`parse_codes` then finds and names the problem."""
+    if _CHARSET.fullmatch(data.replace(b"\n", b"")) is None or data.count(b"\n") != rows or not data.endswith(b"\n"):
+        return None
+    if any(len(line.split()) != width for line in data.split(b"\n")[:-1]):
+        return None
+    try:
+        values = np.array(data.split(), dtype=np.int64)
+    except (ValueError, OverflowError):
+        return None
+    lo = t.min_code if t is not None else lo
+    hi = t.max_code if t is not None else None
+    if values.size != rows * width or (values.size and ((lo is not None and values.min() < lo)
+                                                         or (hi is not None and values.max() > hi))):
+        return None
+    return values.reshape(rows, width)
 
 
 def parse_codes(path: Path | str, data: bytes, rows: int | None, width: int, t: FixedType | None = None,
@@ -169,16 +286,13 @@ class RunOutput:
 
 def read_run_output(path: Path, manifest: Manifest, width: int, run_id: str | None = None) -> RunOutput:
     """The output ``path`` of one complete testbench run of this build (of run ``run_id`` if given)."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read ({err.strerror})") from None
+    want = KINDS.get(path.name, "csim")
+    again = f"run 'make {want}' again"
+    data = read_file(path, manifest.limit(width) + 400, again)
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
     first = lines[0].decode("utf-8", "replace") if lines else ""
-    want = KINDS.get(path.name, "csim")
-    again = f"run 'make {want}' again"
     head = _HEADER.fullmatch(first)
     if head is None:
         raise UsageError(f"{path}: line 1: no run header ('# hlsgen {want} run=...'): not written by this project's "

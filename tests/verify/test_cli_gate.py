@@ -5,7 +5,7 @@ interrupt is always `hlsgen: interrupted`, exit 130, even when TensorFlow wrappe
 from __future__ import annotations
 
 import pytest
-from test_evidence import output_text, project  # noqa: F401  (the synthetic project fixture)
+from test_evidence import output_text, project, template  # noqa: F401  (the generated project fixtures)
 
 from hlsgen import cli
 from hlsgen.errors import ConfigError

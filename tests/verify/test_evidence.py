@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
-from specs import random_spec, small_config
+from specs import emit_test_project, random_spec, small_config
 
 from hlsgen import golden
 from hlsgen.errors import UsageError, VerificationError
-from hlsgen.hls.project import write_manifest
-from hlsgen.hls.testbench import write_codes
 from hlsgen.verify.compare import compare_project
-from hlsgen.verify.evidence import NoOutputError, parse_codes
+from hlsgen.verify.evidence import NoOutputError, build_id, parse_codes
 
 IMAGES = 5
 
@@ -29,24 +28,25 @@ def output_text(build: str, rows: np.ndarray, run: str = "r1", of: int = IMAGES,
             f"# end images={len(rows)} mismatches={mismatches}\n")
 
 
-@pytest.fixture()
-def project(tmp_path):
-    """spec.json, tb_data (5 images, labels, QKeras labels, manifest) and a complete, matching csim output."""
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A generated project of small_config (random codes, 5 images, labels, QKeras labels, sealed manifest)."""
     spec = random_spec(small_config(), seed=4)
-    spec.save(tmp_path)
     inputs = np.random.default_rng(1).integers(0, 256, (IMAGES, *spec.input_shape))
     expected = golden.run(spec, inputs).output.reshape(IMAGES, -1)
-    tb = tmp_path / "tb_data"
-    tb.mkdir()
-    write_codes(tb / "inputs.txt", inputs)
-    write_codes(tb / "expected.txt", expected)
-    np.savetxt(tb / "labels.txt", np.arange(IMAGES) % 5, fmt="%d")
-    np.savetxt(tb / "qkeras_labels.txt", np.argmax(expected, axis=1), fmt="%d")
-    widths = {"inputs.txt": inputs[0].size, "expected.txt": expected.shape[1], "labels.txt": 1,
-              "qkeras_labels.txt": 1}
-    build = write_manifest(tb, "stamp", IMAGES, widths)["build"]
-    (tb / "csim_output.txt").write_text(output_text(build, expected))
-    return tmp_path, build, expected
+    path = emit_test_project(tmp_path_factory.mktemp("evidence") / "prj", spec, inputs, np.arange(IMAGES) % 5,
+                             np.argmax(expected, axis=1))
+    return path, build_id(spec), expected
+
+
+@pytest.fixture()
+def project(template, tmp_path):
+    """A copy of the template with a complete, matching csim output."""
+    source, build, expected = template
+    path = tmp_path / "prj"
+    shutil.copytree(source, path)
+    (path / "tb_data" / "csim_output.txt").write_text(output_text(build, expected))
+    return path, build, expected
 
 
 def lines_of(path):
