@@ -66,12 +66,12 @@ def step_data(state: BuildState) -> BuildState:
 
 
 def step_train(state: BuildState) -> BuildState:
-    """Train (QKeras QAT), or reuse ``<target>/train`` when it holds this config's training."""
+    """Train (QKeras QAT), or reuse ``<target>/train`` when it holds this config's training on this data."""
     from hlsgen.train.cache import QKERAS_LABELS, cached_training
 
     cached = state.target / "train"
-    if cached_training(cached, state.cfg, state.epochs):
-        print(f"build: reusing the trained model in {cached} (same config and epochs)")
+    if cached_training(cached, state.cfg, state.epochs, state.data):
+        print(f"build: reusing the trained model in {cached} (same config, epochs and data)")
         shutil.copytree(cached, state.work / "train")
         codes = HardwareSpec.load(state.work / "train").codes()
         labels = np.loadtxt(state.work / "train" / QKERAS_LABELS, dtype=np.int64, ndmin=1)

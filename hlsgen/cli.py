@@ -12,15 +12,27 @@ from hlsgen.errors import HlsgenError
 LAST_BUILD_FILE = ".hlsgen-last-build"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with hlsgen's error format: one line, ``hlsgen: error: ...`` (the subcommand named), exit 2;
+    ``--help`` still prints the usage."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("hlsgen").strip()
+        message = message if len(message) <= 200 else message[:197] + "..."  # argparse quotes values in full
+        print(f"hlsgen: error: {where + ': ' if where else ''}{message} (see 'hlsgen {where + ' ' if where else ''}"
+              "--help')", file=sys.stderr)
+        sys.exit(2)
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hlsgen",
         description="Keras CNN -> QKeras QAT -> hls4ml Vitis HLS project, checked bit for bit "
         "against a numpy golden model.",
     )
     parser.add_argument("--version", action="version", version=f"hlsgen {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("check", help="validate a config and print it resolved (defaults, derived types)")
     p.add_argument("config", help="YAML config file")

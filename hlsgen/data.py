@@ -8,6 +8,7 @@ are the pixel bytes themselves (``ap_ufixed<8,0>``, value = pixel / 256).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -40,6 +41,16 @@ class Mnist:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the images and labels, train and test: a training is reused only on the same data,
+        wherever the file lies and whatever it is called."""
+        h = hashlib.sha256()
+        for name in ("x_train", "y_train", "x_test", "y_test"):
+            a = np.ascontiguousarray(getattr(self, name), dtype=np.uint8)
+            h.update(f"{name} {list(a.shape)}".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> Mnist:
         """The first ``n_train`` training and ``n_test`` test images (all when None)."""

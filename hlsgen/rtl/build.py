@@ -5,7 +5,9 @@ A *unit* is a run of stages built as one combinational module: the whole network
 lookup-table ``memfiles``, ``model/comb.json``: the traced program) and, once Verilator has built it,
 ``sim/lib<name>_wrapper_<id>.so`` and ``built.json``. The digest covers everything the logic depends on
 (the stages' JSON, their weight codes, the input type, da4ml's version and solver options, this module's
-format), so an edited spec gets a new directory and never an old build.
+format), so an edited spec gets a new directory and never an old build. Inside it, ``written.json`` and
+``built.json`` record the SHA-256 of every source file (and of the built library): a traced program or a
+build is reused only when those still match, so an edited Verilog file is traced and built again.
 """
 
 from __future__ import annotations
@@ -87,11 +89,14 @@ def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = N
     from da4ml.codegen import VerilogModel
 
     path = unit_dir(unit, root)
-    if (path / "written.json").is_file():
+    if written_intact(path):
         try:
             return CombLogic.load(path / "model" / "comb.json"), path
         except (OSError, ValueError, KeyError, TypeError):
             pass  # an incomplete or foreign entry: trace again
+    elif (path / "written.json").exists():
+        log(f"rtl: {unit.name}: {path} differs from what was written (a file edited, added or removed); "
+            "tracing again")
     t = time.perf_counter()
     comb = trace_stages(unit.stages, unit.input_t)
     elapsed = time.perf_counter() - t
@@ -102,8 +107,52 @@ def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = N
         shutil.rmtree(path)
     path.mkdir(parents=True)
     VerilogModel(comb, module_name(unit.name), path).write()
-    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": len(comb.ops)}))
+    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": len(comb.ops),
+                                                   "files": source_digests(path)}))
     return comb, path
+
+
+#: What a unit's directory holds besides the sources a build reads: hlsgen's records, Verilator's outputs.
+_NOT_SOURCES = ("written.json", "built.json", "sim/obj_dir")
+
+
+def source_digests(path: Path) -> dict[str, str]:
+    """SHA-256 of every file the traced program and its Verilator build are made from (da4ml's Verilog,
+    memory files, ``model/comb.json``, the build scripts): all of ``path`` but hlsgen's records, Verilator's
+    object folder and the built libraries. The cache is keyed by these, never by a marker's presence."""
+    out = {}
+    for f in sorted(path.rglob("*")):
+        rel = f.relative_to(path).as_posix()
+        if f.is_dir() or any(rel == n or rel.startswith(n + "/") for n in _NOT_SOURCES) or _is_lib(rel):
+            continue
+        out[rel] = _sha256(f)
+    return out
+
+
+def _is_lib(rel: str) -> bool:
+    return rel.startswith("sim/lib") and rel.endswith(".so")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def written_intact(path: Path) -> bool:
+    """Whether ``path`` holds a written unit whose files are all as they were written (``written.json``)."""
+    recorded = _recorded(path / "written.json", "files")
+    return recorded is not None and recorded == source_digests(path)
+
+
+def _recorded(marker: Path, key: str):
+    """``key`` of the JSON record ``marker``, or None when it is missing or unreadable."""
+    try:
+        return json.loads(marker.read_text())[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def write_unit(unit: Unit, root: Path, log=print, timings: Timings | None = None):
@@ -124,12 +173,17 @@ class BuiltModel:
         self.name, self.model, self.path, self.input_t, self.output_t = name, model, path, input_t, output_t
         self.timings = timings or Timings()
         marker = path / "built.json"
-        if marker.is_file():
+        record = _recorded(marker, "built_from")
+        if record is not None:
             try:
-                model._load_lib(json.loads(marker.read_text())["stamp"])
-                self.timings.cached = True
-                return
-            except (OSError, ValueError, KeyError, RuntimeError):
+                stamp = json.loads(marker.read_text())["stamp"]
+                lib = path / "sim" / f"lib{model._prj_name}_wrapper_{stamp}.so"
+                if record == {"sources": source_digests(path), "lib": _sha256(lib)}:
+                    model._load_lib(stamp)
+                    self.timings.cached = True
+                    return
+                log(f"rtl: {name}: its sources or library changed since the Verilator build; building again")
+            except (OSError, ValueError, KeyError, TypeError, RuntimeError):
                 pass  # built by another da4ml, or half-built: build again
         t = time.perf_counter()
         try:
@@ -138,7 +192,9 @@ class BuiltModel:
             raise HlsgenError(f"rtl: {name}: Verilator build failed ({err}); see {path}/sim") from None
         self.timings.build = time.perf_counter() - t
         log(f"rtl: {name}: Verilator build {self.timings.build:.1f} s")
-        marker.write_text(json.dumps({"stamp": model._uuid, "build_s": self.timings.build}))
+        lib = path / "sim" / f"lib{model._prj_name}_wrapper_{model._uuid}.so"
+        marker.write_text(json.dumps({"stamp": model._uuid, "build_s": self.timings.build,
+                                      "built_from": {"sources": source_digests(path), "lib": _sha256(lib)}}))
 
     @property
     def comb(self):

@@ -13,7 +13,7 @@ import numpy as np
 from hlsgen import golden
 from hlsgen.errors import HlsgenError, UsageError
 from hlsgen.rtl import tools
-from hlsgen.rtl.build import BuiltModel, Timings, Unit, build_unit, load_or_trace, stage_units, unit_dir
+from hlsgen.rtl.build import BuiltModel, Timings, Unit, build_unit, load_or_trace, stage_units, unit_dir, written_intact
 from hlsgen.rtl.compose import NETWORK, write_network
 from hlsgen.spec import HardwareSpec
 from hlsgen.verify.derive import check_project
@@ -127,7 +127,7 @@ def _cost(unit: Unit) -> int:
 def trace_all(units: list[Unit], root: Path, jobs: int) -> None:
     """Trace (or find in the cache) every unit, cheapest first, before anything is built, so that a
     refused stage is named in seconds; with ``jobs`` > 1 in that many worker processes."""
-    units = sorted((u for u in units if not (unit_dir(u, root) / "written.json").is_file()), key=_cost)
+    units = sorted((u for u in units if not written_intact(unit_dir(u, root))), key=_cost)
     if jobs == 1 or len(units) < 2:
         for u in units:
             load_or_trace(u, root, _log)

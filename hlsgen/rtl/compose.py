@@ -25,7 +25,17 @@ from pathlib import Path
 
 from hlsgen.fixed import FixedType
 from hlsgen.rtl.arith import RtlRefusal
-from hlsgen.rtl.build import FORMAT, Timings, Unit, load_or_trace, module_name, stage_units, unit_digest
+from hlsgen.rtl.build import (
+    FORMAT,
+    Timings,
+    Unit,
+    load_or_trace,
+    module_name,
+    source_digests,
+    stage_units,
+    unit_digest,
+    written_intact,
+)
 from hlsgen.spec import HardwareSpec
 
 NETWORK = "network"
@@ -147,11 +157,14 @@ def write_network(spec: HardwareSpec, root: Path, log=print, timings: Timings | 
 
     units = stage_units(spec)
     path, prj = network_dir(spec, root), module_name(NETWORK)
-    if (path / "written.json").is_file():
+    if written_intact(path):
         try:
             return VerilogModel(Pipeline.load(str(path / "model" / "comb.json")), prj, path), path
         except (OSError, ValueError, KeyError, TypeError):
             pass  # an incomplete or foreign entry: write again
+    elif (path / "written.json").exists():
+        log(f"rtl: {NETWORK}: {path} differs from what was written (a file edited, added or removed); writing "
+            "it again")
     combs = []
     for u in units:
         comb, _ = load_or_trace(u, root, log, timings)
@@ -166,5 +179,6 @@ def write_network(spec: HardwareSpec, root: Path, log=print, timings: Timings | 
     (path / "src" / f"{prj}.v").write_text(top)  # da4ml's top assumes equal layouts on both sides of a register
     (path / "written.json").write_text(json.dumps({"stages": [u.name for u in units],
                                                    "ops": sum(len(c.ops) for c in combs),
-                                                   "write_s": time.perf_counter() - t}))
+                                                   "write_s": time.perf_counter() - t,
+                                                   "files": source_digests(path)}))
     return model, path

@@ -23,11 +23,11 @@ MAX_RANK = 3
 
 def check_spec(spec, where: str) -> None:
     """Raise HlsgenError naming ``where`` and the stage when ``spec`` is not one hlsgen could have built:
-    shapes chained and bounded, each output shape the one its kind and parameters give, every type chained
-    (a stage reads its predecessor's result type), weight and bias codes of the right shape and inside
-    their types."""
+    shapes chained and bounded, each output shape the one its kind and parameters give, weight and bias codes
+    of the right shape and inside their types. (A stage's input type may differ from its predecessor's result
+    type: the codes are then read at face value, as the golden model and the RTL links do.)"""
     _check_shape(spec.input_shape, f"{where}: input_shape")
-    shape, t = tuple(spec.input_shape), spec.input_t
+    shape = tuple(spec.input_shape)
     if not spec.stages:
         raise HlsgenError(f"{where}: no stages")
     for s in spec.stages:
@@ -36,8 +36,6 @@ def check_spec(spec, where: str) -> None:
         _check_shape(s.output_shape, f"{at}: output_shape")
         if tuple(s.input_shape) != shape:
             raise HlsgenError(f"{at}: input_shape {list(s.input_shape)} is not the previous output {list(shape)}")
-        if s.input_t != t:
-            raise HlsgenError(f"{at}: input_t {s.input_t} is not the previous result type {t}")
         want = expected_output_shape(s)
         if want is not None and tuple(s.output_shape) != want:
             raise HlsgenError(f"{at}: output_shape {list(s.output_shape)}, but a {s.kind} stage of this input and "
@@ -46,7 +44,7 @@ def check_spec(spec, where: str) -> None:
             _check_weights(s, at)
         elif s.weight_codes is not None or s.bias_codes is not None:
             raise HlsgenError(f"{at}: a {s.kind} stage has no weights, but weights.npz holds some")
-        shape, t = tuple(s.output_shape), s.result_t
+        shape = tuple(s.output_shape)
 
 
 def expected_output_shape(s) -> tuple[int, ...] | None:

@@ -6,7 +6,8 @@ per layer, ``nnet::dense<layer9_t, layer10_t, config10>(layer9_out, layer10_out,
 typedefs of ``firmware/defines.h``, the layer configs of ``firmware/parameters.h`` (their ``strategy``
 decides the weights' layout: hls4ml transposes them for the Resource strategy) and the arrays of
 ``firmware/weights/``. A value is compared as a code: ``value * 2**F`` must be a whole number equal to the
-spec's code. Any difference is a UsageError (exit 2) naming the file: the firmware is not the spec's.
+spec's code. A value or type that differs is a VerificationError (exit 1) naming the file: the hardware would
+not compute what the spec says; firmware that cannot be read as hls4ml writes it is a UsageError (exit 2).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hlsgen.errors import UsageError
+from hlsgen.errors import UsageError, VerificationError
 from hlsgen.fixed import FixedType
 from hlsgen.spec import HardwareSpec, Stage
 
@@ -122,8 +123,8 @@ class _Types:
         got = self.resolve(name)
         if got != t:
             shown = self.typedefs.get(name, "no such typedef")
-            raise UsageError(f"{self.path}: {name} ({what}) is {shown[:60]}, the spec's type is {t}; the firmware "
-                             "is not the spec's: rebuild the project")
+            raise VerificationError(f"{self.path}: {name} ({what}) is {shown[:60]}, the spec's type is {t}; the "
+                                    "firmware is not the spec's: rebuild the project")
 
 
 def _member(members: dict[str, str], key: str, config: str, fw: Path) -> str:
@@ -175,8 +176,8 @@ def _compare(path: Path, text: str, codes: np.ndarray, t: FixedType, stage: str,
     tokens = [tok.strip() for tok in text.replace("\n", " ").split(",")]
     tokens = tokens[:-1] if tokens and tokens[-1] == "" else tokens
     if len(tokens) != codes.size:
-        raise UsageError(f"{path}: {len(tokens)} values, the spec's {stage} {what} has {codes.size}; the firmware "
-                         "is not the spec's: rebuild the project")
+        raise VerificationError(f"{path}: {len(tokens)} values, the spec's {stage} {what} has {codes.size}; the "
+                                "firmware is not the spec's: rebuild the project")
     try:
         values = np.array([float(tok) for tok in tokens], dtype=np.float64)
     except ValueError:
@@ -187,9 +188,9 @@ def _compare(path: Path, text: str, codes: np.ndarray, t: FixedType, stage: str,
     wrong = ~(got == scaled) | (got != codes)
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
-        raise UsageError(f"{path}: {int(wrong.sum())} of {codes.size} values differ from the spec's {stage} {what} "
-                         f"codes, first at {i}: spec {codes[i] * t.lsb:g} (code {int(codes[i])}), file "
-                         f"{tokens[i][:20]}; the firmware is not the spec's: rebuild the project")
+        raise VerificationError(f"{path}: {int(wrong.sum())} of {codes.size} values differ from the spec's {stage} "
+                                f"{what} codes, first at {i}: spec {codes[i] * t.lsb:g} (code {int(codes[i])}), file "
+                                f"{tokens[i][:20]}; the firmware is not the spec's: rebuild the project")
 
 
 def _is_float(tok: str) -> bool:
