@@ -16,10 +16,9 @@ import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.importer.quant import Quant, activation_quant, describe, weight_quant
+from hlsgen.train.modelfile.layerspec import SUPPORTED  # the classes the model file reader builds
 
 DATA_SHAPE = (28, 28, 1)  # MNIST as hlsgen feeds it
-SUPPORTED = ("Conv2D", "QConv2D", "Dense", "QDense", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dropout",
-             "Activation", "ReLU", "Softmax", "QActivation", "BatchNormalization")
 _ACTIVATIONS = ("linear", "relu", "softmax")
 
 

@@ -23,7 +23,6 @@ from qkeras.utils import load_qmodel
 from hlsgen import golden
 from hlsgen.config import Config
 from hlsgen.data import Mnist, input_codes, load_for, to_float
-from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
 from hlsgen.outdir import atomic_output_dir, check_replaceable
@@ -186,15 +185,13 @@ def train_float(cfg: Config, data: Mnist, epochs: int | None = None, verbose: in
 
 
 def load_init_model(cfg: Config) -> keras.Model:
-    """The Keras/QKeras model named by ``train.init`` (a whole model, .h5 or .keras), not compiled."""
+    """The Keras/QKeras model named by ``train.init`` (a whole model, .h5 or .keras), built by hlsgen from the
+    file's checked architecture and h5py-read weights (:mod:`hlsgen.train.modelfile`): nothing stored in the
+    file runs. Errors are one line starting with ``train.init: <path>``."""
+    from hlsgen.train.modelfile import load_model_file
+
     path = cfg.train.init_path
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return load_qmodel(str(path), custom_objects=dict(CUSTOM_OBJECTS), compile=False)
-    except Exception as err:  # h5py, zipfile, JSON and Keras errors alike: the file is not a usable model
-        reason = (str(err).splitlines() or [type(err).__name__])[0][:160]
-        raise HlsgenError(f"train.init: {path}: cannot load as a Keras model ({reason})") from None
+    return load_model_file(path, where=f"train.init: {path}")
 
 
 def given_float_model(cfg: Config, source: keras.Model) -> keras.Model:

@@ -7,10 +7,8 @@ Slow: trains 4 small models (2 epochs on 2,000 images) and simulates 50 test ima
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,29 +17,7 @@ from import_models import save_all, train
 from hlsgen.config import load_config
 from hlsgen.errors import HlsgenError
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED_NPZ = ROOT.parent / "shared" / "data" / "mnist" / "mnist-10k.npz"
 N_SIM = 50
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory) -> Path:
-    source = Path(os.environ.get("HLSGEN_DATA", SHARED_NPZ))
-    if not source.exists():
-        pytest.skip("no MNIST file (set HLSGEN_DATA)")
-    with np.load(source) as npz:
-        arrays = {"x_train": npz["x_train"][:2000], "y_train": npz["y_train"][:2000],
-                  "x_test": npz["x_test"][:1000], "y_test": npz["y_test"][:1000]}
-    path = tmp_path_factory.mktemp("data") / "mnist-small.npz"
-    np.savez(path, **arrays)
-    return path
-
-
-@pytest.fixture()
-def data_env(small_data, monkeypatch):
-    monkeypatch.setenv("HLSGEN_DATA", str(small_data))
-    with np.load(small_data) as npz:
-        return {k: npz[k] for k in npz.files}
 
 
 def _import(model, output, **kw):

@@ -255,3 +255,80 @@ def test_train_command_writes_train_dir(mnist, tmp_path, capsys):
     with pytest.raises(UsageError, match="not created by hlsgen"):
         train_command(cfg, foreign, epochs=1, force=False, verbose=0)
     assert (foreign / "train" / "mine.txt").read_text() == "keep"
+
+
+# ------------------------------------------------------------------------------ train.init: a model file
+
+def _init_cfg(path) -> object:
+    raw = copy.deepcopy(REFERENCE)
+    raw["train"].update(init=str(path), epochs=0, input_scale=255)
+    return config_from_dict(raw)
+
+
+def _lambda_model(marker: Path):
+    """A model whose Lambda layer's code (marshalled by Keras into the file) writes ``marker``."""
+    from hlsgen.keras_compat import keras
+
+    namespace: dict = {}
+    exec(f"def evil(x):\n    import pathlib\n    pathlib.Path({str(marker)!r}).write_text('ran')\n    return x\n",
+         namespace)
+    layers = keras.layers
+    return keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(name="flatten"),
+                             layers.Lambda(namespace["evil"], name="evil"), layers.Dense(10, name="fc2")])
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_init_model_code_never_runs(suffix, tmp_path, mnist):
+    """#26: ``train.init: lambda.h5`` ran the Lambda's code when the file was loaded (before any layer check)."""
+    from hlsgen.errors import HlsgenError
+    from hlsgen.keras_compat import keras
+
+    marker = tmp_path / "PWNED"
+    path = tmp_path / f"lambda{suffix}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _lambda_model(marker).save(path)
+        marker.unlink()
+        if suffix == ".h5":  # live: Keras' own loader runs it
+            keras.models.load_model(path, compile=False)
+            assert marker.exists()
+            marker.unlink()
+    with pytest.raises(HlsgenError, match=rf"^train\.init: {path}: layer 'evil' \(Lambda\): a Python function") as info:
+        train_models(_init_cfg(path), mnist, n_train=100, n_test=100, verbose=0)
+    assert info.value.exit_code == 2 and "\n" not in str(info.value)
+    assert not marker.exists(), "the Lambda's code ran"
+
+
+def test_init_model_equals_keras_own_loading(tmp_path):
+    """hlsgen builds the train.init model itself: same layers, weights and outputs as QKeras' loader (the
+    oracle) for a QKeras .h5 and a plain Keras .keras."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+    from qkeras.utils import load_qmodel
+
+    from hlsgen.keras_compat import keras
+    from hlsgen.train import load_init_model
+    from hlsgen.train.quantizers import CUSTOM_OBJECTS
+
+    keras.utils.set_random_seed(1)
+    layers = keras.layers
+    qmodel = keras.Sequential([keras.Input((28, 28, 1)), QActivation(quantized_bits(8, 0, alpha=1), name="input_q"),
+                               layers.Flatten(name="flatten"),
+                               QDense(32, kernel_quantizer=quantized_bits(6, 0, alpha=1),
+                                      bias_quantizer=quantized_bits(6, 0, alpha=1), name="fc1"),
+                               QActivation(quantized_relu(8, 3), name="relu1"), layers.Dense(10, name="fc2")])
+    fmodel = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(2, 3, activation="relu", name="conv1"),
+                               layers.MaxPooling2D(2, name="pool1"), layers.Flatten(name="flatten"),
+                               layers.Dense(10, activation="softmax", name="fc2")])
+    x = np.random.default_rng(0).random((50, 28, 28, 1)).astype(np.float32)
+    for model, name in ((qmodel, "q.h5"), (fmodel, "f.keras")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.save(tmp_path / name)
+            oracle = load_qmodel(str(tmp_path / name), custom_objects=dict(CUSTOM_OBJECTS), compile=False)
+        raw = copy.deepcopy(REFERENCE)
+        raw["train"].update(init=str(tmp_path / name), epochs=0)
+        loaded = load_init_model(config_from_dict(raw))
+        assert [layer.name for layer in loaded.layers[1:]] == [layer.name for layer in oracle.layers]
+        for a, b in zip(loaded.get_weights(), oracle.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), oracle.predict(x, verbose=0))

@@ -1,0 +1,237 @@
+"""Nothing stored in a model file runs, and reading one is bounded (#26 items 1, 8; the importer's poor cases).
+
+Each hostile file is first shown to be live where a Keras loader would run it (the marker file appears), then
+``hlsgen import`` must refuse it with one line naming the layer and its class, exit 2, and the marker must not
+exist afterwards. Oracle for a refused read: the message; for a bounded read: the peak memory of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import warnings
+import zipfile
+
+import h5py
+import pytest
+from hostile import lambda_model, module_class_keras, plain_model, rewrite_keras
+
+from hlsgen.errors import HlsgenError
+from hlsgen.keras_compat import keras
+
+
+def _import(model, output, **kw):
+    from hlsgen.importer import import_command
+
+    return import_command(model, output, images=200, **kw)
+
+
+def _refused(tmp_path, model, weights=None, match=""):
+    out = tmp_path / "out.yaml"
+    with pytest.raises(HlsgenError, match=match) as info:
+        _import(model, out, weights=weights)
+    message = str(info.value)
+    assert info.value.exit_code == 2 and "\n" not in message and len(message) < 400, message
+    assert not out.exists() and not (tmp_path / "out.h5").exists()
+    return message
+
+
+@pytest.fixture()
+def marker(tmp_path):
+    path = tmp_path / "PWNED"
+    yield path
+    assert not path.exists(), "code stored in the model file ran"
+
+
+# ------------------------------------------------------------------------------ code in a model file
+
+@pytest.mark.parametrize("fmt", ["h5", "keras", "json"])
+def test_lambda_is_refused_before_anything_runs(fmt, tmp_path, marker):
+    files = lambda_model(marker, tmp_path)
+    if fmt == "h5":  # live: Keras 2's own .h5 loader runs the Lambda's code
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            keras.models.load_model(files["h5"][0], compile=False)
+        assert marker.exists()
+        marker.unlink()
+    model, weights = files[fmt]
+    message = _refused(tmp_path, model, weights, match=r"layer 'evil' \(Lambda\): a Python function")
+    assert message.startswith(f"{model}: "), message
+
+
+def test_class_of_a_user_module_is_refused(tmp_path, marker, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = module_class_keras(marker, tmp_path)
+    with pytest.raises(Exception):  # noqa: B017 - live: Keras imports evilmod looking for the class
+        keras.models.load_model(path, compile=False)
+    assert marker.exists()
+    marker.unlink()
+    sys.modules.pop("evilmod", None)
+    _refused(tmp_path, path, match=r": a custom object 'Model' of module 'evilmod': only Keras'")
+
+
+def _edited(tmp_path, name, edit):
+    model = plain_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / "plain.keras")
+    return rewrite_keras(tmp_path / "plain.keras", tmp_path / f"{name}.keras", edit)
+
+
+def _layer(config, i):
+    return config["config"]["layers"][i]
+
+
+EDITS = {  # name: (edit of the plain model's config.json, what the message must say)
+    "registered": (lambda c: _layer(c, 2).update(registered_name="evilpkg>Dense"),
+                   r"layer 'fc1' \(Dense\): 'Dense' of module 'keras.layers' registered as 'evilpkg>Dense'"),
+    "main_class": (lambda c: _layer(c, 2)["config"].update(kernel_initializer={"module": None, "class_name": "Mine",
+                                                                               "config": {}}),
+                   r"layer 'fc1' \(Dense\): a custom object 'Mine' \(defined in the user's script"),
+    "module_class": (lambda c: _layer(c, 2).update(module="evilmod"),
+                     r"layer 'fc1' \(Dense\): a custom object 'Dense' of module 'evilmod'"),
+    "custom_layer": (lambda c: _layer(c, 2).update(module="keras.layers", class_name="MyDense"),
+                     r"layer 'fc1' \(MyDense\): unsupported layer type"),
+    "legacy_initializer": (lambda c: _layer(c, 2)["config"].update(kernel_initializer={"class_name": "MyInit",
+                                                                                       "config": {}}),
+                           r"layer 'fc1' \(Dense\): kernel_initializer: 'MyInit' is not one of Keras' initializers"),
+    "builtins_activation": (lambda c: _layer(c, 2)["config"].update(
+        activation={"module": "builtins", "class_name": "function", "config": "print", "registered_name": "function"}),
+        r"layer 'fc1' \(Dense\): a serialized function 'print' of module 'builtins'"),
+    "lambda_inside": (lambda c: _layer(c, 2)["config"].update(
+        bias_constraint={"class_name": "__lambda__", "config": {"code": "AAAA"}}),
+        r"layer 'fc1' \(Dense\): a Python function stored in the file"),
+    "subclassed_model": (lambda c: c.update(class_name="MyModel", module="mymodels"),
+                         r"a custom object 'MyModel' of module 'mymodels'"),
+}
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_custom_objects_and_functions_are_refused(name, tmp_path):
+    edit, match = EDITS[name]
+    _refused(tmp_path, _edited(tmp_path, name, lambda c: (edit(c), c)[1]), match=match)
+
+
+QUANTIZER_TEXTS = {  # QActivation's activation text: QKeras would call what its module holds under the name
+    "quantized_bits(__import__('os').system('touch x'))": "is not a quantizer call with literal arguments",
+    "set_internal_sigmoid('real')": "unsupported quantizer 'set_internal_sigmoid'",
+    "quantized_bits(8, 0, alpha=np.ones(3))": "is not a quantizer call with literal arguments",
+    "stochastic_binary()": "stochastic quantizers are not supported",
+}
+
+
+@pytest.mark.parametrize("text", list(QUANTIZER_TEXTS))
+def test_quantizer_strings_are_parsed_never_evaluated(text, tmp_path):
+    def edit(c):
+        c["config"]["layers"].insert(2, {"module": "qkeras.qlayers", "class_name": "QActivation",
+                                         "registered_name": "QActivation",
+                                         "config": {"name": "q", "trainable": True, "dtype": "float32",
+                                                    "activation": text}})
+        return c
+
+    _refused(tmp_path, _edited(tmp_path, "quantizer", edit),
+             match=r"layer 'q' \(QActivation\) activation: .*" + QUANTIZER_TEXTS[text].replace("(", r"\("))
+
+
+# ------------------------------------------------------------------------------ bounded reads
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_a_huge_junk_file_is_not_read(tmp_path):
+    junk = tmp_path / "junk.h5"
+    with open(junk, "wb") as f:
+        f.truncate(3 << 30)  # 3 GiB, sparse: costs no disk, would cost 3 GiB of memory if read
+    before = _peak_mb()
+    _refused(tmp_path, junk, match="not a Keras model file")
+    assert _peak_mb() - before < 200, f"peak memory grew by {_peak_mb() - before:.0f} MB"
+
+
+def _bomb(path, member, size, config=None):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", json.dumps(config or plain_model_config()))
+        with z.open(member, "w", force_zip64=True) as f:
+            block = b"\0" * (1 << 20)
+            for _ in range(size >> 20):
+                f.write(block)
+    return path
+
+
+def plain_model_config():
+    return json.loads(plain_model().to_json())
+
+
+@pytest.mark.parametrize(("member", "size", "match"), [
+    ("model.weights.h5", 1 << 30, r"model.weights.h5 declares 1,073,741,824 bytes; the limit is 536,870,912"),
+    ("model.weights.h5", 256 << 20, r"model.weights.h5 inflates [0-9,]+ bytes to 268,435,456 \(over 100:1\)"),
+    ("config.json", 64 << 20, r"config.json declares 67,108,864 bytes; the limit is 4,194,304"),
+])
+def test_zip_bombs_are_refused_unread(member, size, match, tmp_path):
+    path = _bomb(tmp_path / "bomb.keras", member, size)
+    assert path.stat().st_size < 3 << 20
+    before = _peak_mb()
+    _refused(tmp_path, path, match=match)
+    assert _peak_mb() - before < 200, f"peak memory grew by {_peak_mb() - before:.0f} MB"
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("bomb.keras",)], "something was extracted"
+
+
+def test_architecture_json_limits(tmp_path):
+    model = plain_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save_weights(tmp_path / "w.h5")
+    config = json.loads(model.to_json())
+    cases = {
+        "layers": ({**config, "config": {**config["config"], "layers": config["config"]["layers"][:1] + [
+            {"class_name": "Dense", "config": {"name": f"d{i}", "units": 1}} for i in range(12_000)]}},
+            "the architecture has 12,001 layers; the limit is 1,000"),
+        "elements": ({**config, "padding": [0] * 300_000}, "holds over 200,000 values"),
+        "depth": ({**config, "padding": json.loads("[" * 200 + "]" * 200)}, "nests deeper than 64 levels"),
+    }
+    for name, (tree, match) in cases.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(tree))
+        _refused(tmp_path, tmp_path / f"{name}.json", tmp_path / "w.h5", match=match)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    _refused(tmp_path, tmp_path / "deep.json", tmp_path / "w.h5", match="nests too deep")
+    (tmp_path / "big.json").write_text(json.dumps({**config, "padding": "x" * (5 << 20)}))
+    _refused(tmp_path, tmp_path / "big.json", tmp_path / "w.h5", match="over 4,194,304 bytes")
+
+
+def test_model_config_attribute_is_measured_before_it_is_read(tmp_path):
+    with h5py.File(tmp_path / "big.h5", "w") as f:
+        f.attrs["model_config"] = b" " * (5 << 20)
+    _refused(tmp_path, tmp_path / "big.h5", match="model_config attribute is over 4,194,304 bytes")
+
+
+# ------------------------------------------------------------------------------ what the file is
+
+def test_what_the_path_is_is_said(tmp_path):
+    (tmp_path / "dir.h5").mkdir()
+    assert _refused(tmp_path, tmp_path / "dir.h5") == f"{tmp_path / 'dir.h5'}: a directory, not a model file"
+    assert _refused(tmp_path, "/dev/null") == "/dev/null: a character device, not a model file"
+    os.mkfifo(tmp_path / "fifo.h5")  # never opened: opening a FIFO would wait for a writer
+    assert _refused(tmp_path, tmp_path / "fifo.h5").endswith("a FIFO (named pipe), not a model file")
+    (tmp_path / "empty.h5").write_bytes(b"")
+    assert _refused(tmp_path, tmp_path / "empty.h5").endswith("an empty file, not a model file")
+    assert _refused(tmp_path, tmp_path / "missing.h5").endswith("no such model file")
+
+
+def test_weights_outside_the_file_are_refused(tmp_path):
+    model = plain_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / "m.h5")
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 784 * 16 * 4)
+    with h5py.File(tmp_path / "m.h5", "r+") as f:
+        group = f["model_weights/fc1/fc1"]
+        del group["kernel:0"]
+        group.create_dataset("kernel:0", (784, 16), "float32", external=[(str(tmp_path / "secret.bin"), 0, 784 * 64)])
+    _refused(tmp_path, tmp_path / "m.h5", match=r"layer 'fc1' \(Dense\): kernel is stored outside the file")
+    with h5py.File(tmp_path / "m.h5", "r+") as f:
+        group = f["model_weights/fc1/fc1"]
+        del group["kernel:0"]
+        group["kernel:0"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/kernel")
+    _refused(tmp_path, tmp_path / "m.h5", match="a link to another place or file; refused")
