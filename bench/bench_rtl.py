@@ -2,12 +2,16 @@
 counts and (with --synth) Yosys counts, then optionally the whole network and the edited-weight check;
 for docs/rtl.md and docs/benchmarks.md.
 
-Usage: python bench/bench_rtl.py PROJECT [-n N] [--whole] [--synth] [--edit] [--jobs J]
+Usage: python bench/bench_rtl.py PROJECT [-n N] [--whole] [--synth] [--edit] [--jobs J] [--smoke] [--results R]
 PROJECT is a directory written by `hlsgen build` (spec.json, weights.npz, tb_data/). Builds are cached
-under PROJECT/rtl/ by spec digest: delete that folder for cold timings. Prints a Markdown table.
+under PROJECT/rtl/ by spec digest: delete that folder for cold timings (the JSON records which steps were
+cached). Prints a Markdown table and writes RESULTS/rtl.json (bench/benchlib.py). --smoke (make bench-smoke,
+on the tiny smoke project): 20 images, --layers and --edit (no --whole: one Verilator build fewer).
 --edit copies the project (with its RTL cache) to a temporary folder, changes one code of the last
 Dense layer's weights in weights.npz (the first whose change alters a golden output on the first 200
-test images) and expects `hlsgen rtl` to fail (exit 1) per layer and, with --whole, whole network.
+test images) and expects `hlsgen rtl` to refuse the copy (exit 2): tb_data/manifest.json binds the test
+data to the spec's digest, so an edited spec is refused before anything is traced (the RTL's own catch of a
+wrong weight, exit 1, is tests/rtl's edited-weight test, on a project without that binding).
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchlib import Run, add_arguments
 
 from hlsgen import golden
+from hlsgen.errors import HlsgenError
 from hlsgen.rtl import rtl_command, tools
 from hlsgen.rtl.build import stage_units, unit_dir
 from hlsgen.rtl.compose import network_dir
@@ -32,10 +38,13 @@ from hlsgen.spec import HardwareSpec
 
 
 def _row(path: Path) -> dict:
+    """The figures hlsgen rtl recorded for a unit (operations, trace, build and Yosys times and counts): the
+    numbers and strings of its written.json, built.json and yosys.json (not their file digests)."""
     info = {}
     for name in ("written.json", "built.json", "yosys.json"):
         if (path / name).is_file():
-            info.update(json.loads((path / name).read_text()))
+            info.update({k: v for k, v in json.loads((path / name).read_text()).items()
+                         if isinstance(v, int | float | str)})
     return info
 
 
@@ -60,6 +69,15 @@ def edit_one_weight(project: Path, images: int = 200) -> str:
     raise SystemExit(f"no one-LSB change of {stage.name}'s weights changes an output on {images} images")
 
 
+def _exit_code(command) -> int:
+    """``command()``'s return value, or the exit code hlsgen's CLI gives the error it raises."""
+    try:
+        return command()
+    except HlsgenError as err:
+        print(f"hlsgen: error: {err}")
+        return err.exit_code
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("project", type=Path)
@@ -68,42 +86,60 @@ def main() -> int:
     ap.add_argument("--synth", action="store_true", help="Yosys counts per stage")
     ap.add_argument("--edit", action="store_true", help="then change one weight code: expect exit 1")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    add_arguments(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.n, args.whole, args.edit = min(args.n or 20, 20), False, True
+    run = Run("rtl", args)
     spec = HardwareSpec.load(args.project)
-    print(f"# {platform.node()}: {os.cpu_count()} cores, da4ml {tools.require_da4ml()}, {tools.verilator_version()}")
+    versions = f"da4ml {tools.require_da4ml()}, {tools.verilator_version()}"
+    print(f"# {platform.node()}: {os.cpu_count()} cores, {versions}")
+    figures: dict = {"project": str(args.project), "images": args.n, "jobs": args.jobs, "tools": versions}
     start = time.perf_counter()
     status = rtl_command(args.project, args.n, layers=True, synth=args.synth, jobs=args.jobs)
     layers_s = time.perf_counter() - start
     root = args.project / "rtl"
     print("\n| stage | kind | operations | trace s | Verilator build s | LUT | FF | CARRY4 | DSP | Yosys s |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    figures["stages"] = []
     for unit in stage_units(spec):
         stage, r = unit.stages[0], _row(unit_dir(unit, root))
+        figures["stages"].append({"stage": stage.name, "kind": str(stage.kind), **r})
         print(f"| {stage.name} | {stage.kind} | {r.get('ops', '')} | {r.get('trace_s', 0):.1f} | "
               f"{r.get('build_s', 0):.1f} | {r.get('LUT', '')} | {r.get('FF', '')} | {r.get('CARRY', '')} | "
               f"{r.get('DSP', '')} | {r.get('seconds', '')} |")
     print(f"\n--layers: exit {status}, {layers_s:.1f} s wall (cached steps count as 0 above)")
+    figures["layers"] = {"exit": status, "seconds": round(layers_s, 1)}
     statuses = [status]
     if args.whole:
         start = time.perf_counter()
         status = rtl_command(args.project, args.n, layers=False, synth=False, jobs=args.jobs)
         r = _row(network_dir(spec, root))
-        print(f"whole network: exit {status}, {time.perf_counter() - start:.1f} s wall; {r.get('ops')} operations "
+        wall = time.perf_counter() - start
+        print(f"whole network: exit {status}, {wall:.1f} s wall; {r.get('ops')} operations "
               f"in {len(stage_units(spec))} stages, Verilator build {r.get('build_s', 0):.1f} s")
+        figures["whole"] = {"exit": status, "seconds": round(wall, 1), **r}
         statuses.append(status)
     if args.edit:
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / args.project.name
             shutil.copytree(args.project, copy, symlinks=True)
-            print(f"edited copy: {edit_one_weight(copy)}")
+            edit = edit_one_weight(copy)
+            print(f"edited copy: {edit}")
+            figures["edit"] = {"change": edit}
             for layers in (True, False) if args.whole else (True,):
                 start = time.perf_counter()
-                got = rtl_command(copy, args.n, layers=layers, synth=False, jobs=args.jobs)
-                print(f"edited, {'--layers' if layers else 'whole network'}: exit {got} (want 1), "
-                      f"{time.perf_counter() - start:.1f} s wall")
-                statuses.append(0 if got == 1 else 1)
+                got = _exit_code(lambda layers=layers: rtl_command(copy, args.n, layers=layers, synth=False,
+                                                                   jobs=args.jobs))
+                wall = time.perf_counter() - start
+                print(f"edited, {'--layers' if layers else 'whole network'}: exit {got} (want 2), {wall:.1f} s wall")
+                figures["edit"]["layers" if layers else "whole"] = {"exit": got, "seconds": round(wall, 1)}
+                statuses.append(0 if got == 2 else 1)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory of a child process (Verilator / g++ / Yosys): {peak:.0f} MB")
+    figures["child_peak_rss_mb"] = round(peak)
+    figures["status"] = max(statuses)
+    run.write(figures)
     return max(statuses)
 
 

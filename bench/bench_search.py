@@ -1,10 +1,11 @@
 """Benchmark ``hlsgen search`` on the reference config with 1 and 2 local Dask workers.
 
-    HLSGEN_DATA=/path/to/mnist.npz python bench/bench_search.py [--workers 1 2] [--max-drop 0.5]
+    HLSGEN_DATA=/path/to/mnist.npz python bench/bench_search.py [--workers 1 2] [--max-drop 0.5] [--smoke] [--results R]
 
 For each worker count: wall time (and its phases: float model, PTQ search, QAT confirmation), the number of
 PTQ evaluations, the Pareto front, and the chosen config's saving against the 8-bit reference. Checks
-that every run gave the same search.json (apart from timings). Writes build/bench_search/summary.json.
+that every run gave the same search.json (apart from timings). Writes RESULTS/search.json (bench/benchlib.py).
+--smoke (make bench-smoke): bench/smoke.yaml on the smoke data subset, one worker, one QAT epoch.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchlib import ROOT, Run, add_arguments, data_path, smoke_config
 
 
 def _without_timings(result: dict) -> dict:
@@ -30,9 +31,15 @@ def main() -> int:
     parser.add_argument("--max-drop", type=float, default=0.5)
     parser.add_argument("--qat-epochs", type=int, default=3)
     parser.add_argument("--out", default="build/bench_search")
+    add_arguments(parser)
     args = parser.parse_args()
     os.chdir(ROOT)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.smoke:
+        args.config, args.workers, args.qat_epochs = str(smoke_config(Path(args.out))), [1], 1
+    else:
+        data_path()
+    run = Run("search", args)
     from hlsgen.profile.search import search_command
 
     runs = {}
@@ -58,13 +65,11 @@ def main() -> int:
         "identical_results": same, "evaluations": first["evaluations"],
         "reference": ref, "best": {k: v for k, v in best.items() if k != "config"}, "front": front,
     }
-    path = Path(args.out) / "summary.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
+    run.write(summary)
     print(f"bench: identical results across worker counts: {same}")
     print(f"bench: reference {ref['weight_bits']} weight bits, accuracy {ref['accuracy']:.4f} "
           f"(PTQ {ref['ptq_accuracy']:.4f}); best {best['weight_bits']} ({best['saving']:.1%} fewer), "
           f"accuracy {best['accuracy']:.4f} (PTQ {best['ptq_accuracy']:.4f})")
-    print(f"bench: wrote {path}")
     return 0 if same else 1
 
 
