@@ -220,43 +220,10 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_csim(args: argparse.Namespace) -> int:
-    """make csim (the simulation only), then the comparison in-process: 0 every requested image
-    bit-exact, 1 a mismatch, 2 bad project files or no output, 3 no compiler (nor Vitis HLS)."""
-    import shutil
-    import signal
-    import uuid
-
-    from hlsgen.errors import UsageError, VerificationError
-    from hlsgen.hls.runner import require, run_make
-    from hlsgen.outdir import require_project
-    from hlsgen.verify.compare import compare_project
-    from hlsgen.verify.derive import check_project
-    from hlsgen.verify.evidence import Manifest, NoOutputError
-
-    project = require_project(args.project, "Makefile", "spec.json")
     _positive("-n/--images", args.images)
-    manifest = Manifest.load(project)
-    if args.images is not None and args.images > manifest.images:
-        raise UsageError(f"-n/--images: {args.images}, but {project} has {manifest.images} test images")
-    check_project(project)  # before any simulation: the evidence is the spec's
-    vitis = (shutil.which("vitis_hls") or shutil.which("vitis-run")) and os.environ.get("HLS_TOOL") != "gxx"
-    if not vitis:
-        cxx = (os.environ.get("CXX") or "g++").split()[0]
-        require(cxx, "for the C simulation (or Vitis HLS: vitis_hls or vitis-run)")
-    run_id = uuid.uuid4().hex
-    variables = {"N": str(args.images or 0), "TRACE": "1" if args.trace else "0", "RUN_ID": run_id,
-                 "HLSGEN_COMPARE": "0"}
-    status = run_make(project, "csim", variables)
-    if status in (130, -signal.SIGINT):
-        raise KeyboardInterrupt
-    try:
-        compare_project(project, trace=args.trace, run_id=run_id)
-    except NoOutputError:
-        raise UsageError(f"{project}: 'make csim' failed (exit {status}) before the simulation wrote any output; "
-                         "see the errors above") from None
-    if status != 0:
-        raise VerificationError(f"{project}: 'make csim' exited {status} although every image compared bit-exact")
-    return 0
+    from hlsgen.hls.runner import csim_command
+
+    return csim_command(args.project, args.images, args.trace)
 
 
 def _cmd_rtl(args: argparse.Namespace) -> int:

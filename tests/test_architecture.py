@@ -20,11 +20,11 @@ ALLOWED = {
     "data": {"fixed"},
     "outdir": set(),
     "train": {"fixed", "config", "spec", "golden", "data", "outdir"},
-    "hls": {"fixed", "spec", "golden", "data", "verify"},  # verify.evidence: the manifest's one writer
+    "hls": {"fixed", "spec", "golden", "data", "verify", "outdir"},  # verify.evidence: the manifest's one writer
     "verify": {"fixed", "spec", "golden", "outdir"},
     "rtl": {"fixed", "spec", "golden", "verify"},
     "synth": {"fixed", "config"},
-    "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth"},
+    "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth", "verify"},
     "importer": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "profile", "synth"},
 }
 # Single modules with one more dependency than their package: lowering turns a config into a spec.

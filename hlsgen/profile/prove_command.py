@@ -3,7 +3,6 @@ spec), its certificate ``proof.json`` and the one-line summary that ``hlsgen bui
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -12,33 +11,33 @@ import numpy as np
 from hlsgen.errors import UsageError
 from hlsgen.profile.prove import CastReport, prove, summary
 from hlsgen.spec import HardwareSpec
+from hlsgen.verify.derive import check_project
+from hlsgen.verify.evidence import MANIFEST
 
 PROOF_FILE = "proof.json"
 
 
-def certificate(spec: HardwareSpec, reports: list[CastReport], directory: Path) -> dict:
-    """The proof as ``proof.json`` holds it: the casts, and the digest of the spec files it is about."""
-    digest = hashlib.sha256((directory / "spec.json").read_bytes() + (directory / "weights.npz").read_bytes())
-    return {"spec": spec.name, "spec_sha256": digest.hexdigest(), "summary": summary(reports),
+def certificate(spec: HardwareSpec, reports: list[CastReport]) -> dict:
+    """The proof as ``proof.json`` holds it: the casts, and the digest of the spec it is about
+    (:meth:`HardwareSpec.digest`)."""
+    return {"spec": spec.name, "spec_sha256": spec.digest(), "summary": summary(reports),
             "casts": [r.to_json() for r in reports]}
 
 
 def write_proof(spec: HardwareSpec, directory: Path, test_inputs: np.ndarray | None) -> list[CastReport]:
-    """Prove ``spec`` (saved in ``directory``), write ``directory/proof.json``; returns the verdicts."""
+    """Prove ``spec``, write ``directory/proof.json``; returns the verdicts."""
     reports = prove(spec, test_inputs)
-    (directory / PROOF_FILE).write_text(json.dumps(certificate(spec, reports, directory), indent=2) + "\n")
+    (directory / PROOF_FILE).write_text(json.dumps(certificate(spec, reports), indent=2) + "\n")
     return reports
 
 
-def _project_inputs(project: Path, spec: HardwareSpec) -> np.ndarray | None:
-    path = project / "tb_data" / "inputs.txt"
-    if not path.exists():
-        return None
-    try:
-        codes = np.loadtxt(path, dtype=np.int64, ndmin=2)
-        return codes.reshape(len(codes), *spec.input_shape)
-    except ValueError as err:
-        raise UsageError(f"{path}: not a file of input codes ({str(err)[:80]})") from None
+def _project_inputs(project: Path) -> tuple[HardwareSpec, np.ndarray | None]:
+    """The project's spec and, for a built project (one with a manifest), its test input codes, checked like
+    every evidence file (:func:`hlsgen.verify.derive.check_project`; the firmware is not read)."""
+    if not (project / "tb_data" / MANIFEST).exists():
+        return HardwareSpec.load(project), None
+    ev = check_project(project, firmware=False)
+    return ev.spec, ev.inputs.reshape(len(ev.inputs), *ev.spec.input_shape)
 
 
 def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
@@ -64,8 +63,8 @@ def prove_command(target: str, as_json: bool) -> int:
     if path.is_dir():
         if not (path / "spec.json").exists():
             raise UsageError(f"{path}: not an hlsgen project (no spec.json); give a project or a config")
-        spec = HardwareSpec.load(path)
-        reports = prove(spec, _project_inputs(path, spec))
+        spec, inputs = _project_inputs(path)
+        reports = prove(spec, inputs)
     elif path.is_file():
         spec, inputs = _from_config(path)
         reports = prove(spec, inputs)

@@ -26,6 +26,7 @@ from hlsgen.fixed import FixedType
 from hlsgen.rtl import tools
 from hlsgen.rtl.trace import SOLVER_OPTIONS, trace_stages
 from hlsgen.spec import HardwareSpec, Stage
+from hlsgen.verify.evidence import file_sha256
 
 FORMAT = 1  # bump when the traced logic for the same spec changes
 
@@ -125,20 +126,12 @@ def source_digests(path: Path) -> dict[str, str]:
         rel = f.relative_to(path).as_posix()
         if f.is_dir() or any(rel == n or rel.startswith(n + "/") for n in _NOT_SOURCES) or _is_lib(rel):
             continue
-        out[rel] = _sha256(f)
+        out[rel] = file_sha256(f)
     return out
 
 
 def _is_lib(rel: str) -> bool:
     return rel.startswith("sim/lib") and rel.endswith(".so")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def written_intact(path: Path) -> bool:
@@ -178,7 +171,7 @@ class BuiltModel:
             try:
                 stamp = json.loads(marker.read_text())["stamp"]
                 lib = path / "sim" / f"lib{model._prj_name}_wrapper_{stamp}.so"
-                if record == {"sources": source_digests(path), "lib": _sha256(lib)}:
+                if record == {"sources": source_digests(path), "lib": file_sha256(lib)}:
                     model._load_lib(stamp)
                     self.timings.cached = True
                     return
@@ -194,7 +187,7 @@ class BuiltModel:
         log(f"rtl: {name}: Verilator build {self.timings.build:.1f} s")
         lib = path / "sim" / f"lib{model._prj_name}_wrapper_{model._uuid}.so"
         marker.write_text(json.dumps({"stamp": model._uuid, "build_s": self.timings.build,
-                                      "built_from": {"sources": source_digests(path), "lib": _sha256(lib)}}))
+                                      "built_from": {"sources": source_digests(path), "lib": file_sha256(lib)}}))
 
     @property
     def comb(self):

@@ -28,7 +28,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.spec.kinds import StageKind, StageParams, params_json, parse_params
-from hlsgen.spec.validate import MAX_VALUES, check_spec
+from hlsgen.spec.validate import MAX_VALUES, check_codes, check_spec  # noqa: F401  (check_codes: lowering's)
 
 SPEC_FORMAT = 2  # 2: no HLS settings inside (they travel as HlsSettings); 1 is read too
 _READABLE_FORMATS = (1, 2)
@@ -229,16 +229,3 @@ def _save_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             zf.writestr(info, buf.getvalue())
-
-
-def check_codes(name: str, t: FixedType, codes: np.ndarray, what: str) -> np.ndarray:
-    """Integer codes of ``what`` in range of ``t``; raises naming the layer and the first bad value."""
-    codes = np.asarray(codes)
-    if not np.issubdtype(codes.dtype, np.integer):
-        raise HlsgenError(f"{name}.{what}: codes must be integers, got dtype {codes.dtype}")
-    bad = (codes < t.min_code) | (codes > t.max_code)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise HlsgenError(f"{name}.{what}: code {int(codes[idx])} at {idx} is outside {t} "
-                          f"[{t.min_code}, {t.max_code}]")
-    return codes.astype(np.int64)

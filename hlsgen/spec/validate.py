@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from hlsgen.errors import HlsgenError
+from hlsgen.fixed import FixedType
 from hlsgen.geometry import output_size
 
 #: The most values one image may have at any stage, and the most weights of one layer (the config's
@@ -31,7 +32,7 @@ def check_spec(spec, where: str) -> None:
     if not spec.stages:
         raise HlsgenError(f"{where}: no stages")
     for s in spec.stages:
-        at = f"{where}: stage {s.name!r}"
+        at = f"{where}: {s.name}"
         _check_shape(s.input_shape, f"{at}: input_shape")
         _check_shape(s.output_shape, f"{at}: output_shape")
         if tuple(s.input_shape) != shape:
@@ -95,12 +96,19 @@ def _check_weights(s, at: str) -> None:
     for codes, t, what in ((w, s.weight_t, "weight"), (b, s.bias_t, "bias")):
         if t is None:
             raise HlsgenError(f"{at}: no {what}_t")
-        if not np.issubdtype(np.asarray(codes).dtype, np.integer):
-            raise HlsgenError(f"{at}: {what} codes of dtype {np.asarray(codes).dtype}, integers expected")
-        bad = (codes < t.min_code) | (codes > t.max_code)
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise HlsgenError(f"{at}: {what} code {int(codes[idx])} at {list(idx)} is outside {t} "
-                              f"[{t.min_code}, {t.max_code}]")
+        check_codes(at, t, codes, what)
     if s.accum_t is None:
         raise HlsgenError(f"{at}: no accum_t")
+
+
+def check_codes(name: str, t: FixedType, codes: np.ndarray, what: str) -> np.ndarray:
+    """Integer codes of ``what`` in range of ``t``; raises naming the layer and the first bad value."""
+    codes = np.asarray(codes)
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise HlsgenError(f"{name}.{what}: codes must be integers, got dtype {codes.dtype}")
+    bad = (codes < t.min_code) | (codes > t.max_code)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise HlsgenError(f"{name}.{what}: code {int(codes[idx])} at {idx} is outside {t} "
+                          f"[{t.min_code}, {t.max_code}]")
+    return codes.astype(np.int64)

@@ -267,3 +267,33 @@ def test_synth_prints_yosys_counts_per_stage(rtl_tools, tmp_path, capsys):
     counts = {k: int(v) for k, v in re.findall(r"(LUT|FF|CARRY4|DSP)\s+(\d+)", line)}
     assert counts["LUT"] > 0 and counts["DSP"] > 0, line  # the tables are LUTs, e * inv a DSP
     assert "not an estimate of the Vitis HLS design" in out
+
+
+@pytest.mark.slow
+def test_an_edited_cache_file_is_never_trusted(rtl_tools, tmp_path, capsys):
+    """Audit (issue 26, defect 6): two `assign` lines of the cached network's Verilog swapped, and hlsgen rtl
+    said "(cached build) 50/50 bit-exact" until built.json was deleted. The cache is keyed by the SHA-256 of
+    every file it was written and built from: an edited file is written and built again from the spec."""
+    from hlsgen.rtl import rtl_command
+
+    project = write_project(tmp_path / "p", tiny_spec(seed=3), images=30)
+    assert rtl_command(project, None, layers=False, synth=False, jobs=2) == 0
+    capsys.readouterr()
+    [network] = (project / "rtl").glob("network-*")
+    verilog = sorted((network / "src").glob("*stage*.v"))[0]
+    lines = verilog.read_text().splitlines(keepends=True)
+    assigns = [k for k, line in enumerate(lines) if line.lstrip().startswith("assign")]
+    lines[assigns[0]], lines[assigns[-1]] = lines[assigns[-1]], lines[assigns[0]]
+    verilog.write_text("".join(lines))
+    assert rtl_command(project, None, layers=False, synth=False, jobs=2) == 0
+    out = capsys.readouterr().out
+    assert "differs from what was written" in out and "cached build" not in out, out
+    assert "rtl: 30/30 images bit-exact" in out
+    # the build is keyed by its library too: built.json records the SHA-256 of the .so it loads
+    import hashlib
+    import json
+
+    [lib] = (network / "sim").glob("lib*.so")
+    record = json.loads((network / "built.json").read_text())["built_from"]
+    assert record["lib"] == hashlib.sha256(lib.read_bytes()).hexdigest()
+    assert record["sources"][f"src/{verilog.name}"] == hashlib.sha256(verilog.read_bytes()).hexdigest()

@@ -250,7 +250,7 @@ def test_weight_codes_outside_their_type_are_refused(project, capsys):
     spec.with_weights("d1", w, stage.bias_codes).save(path)
     assert cli.main(["prove", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "weight code -29000 at [1, 2] is outside" in err, err
+    assert err.count("\n") == 1 and "d1.weight: code -29000 at (1, 2) is outside" in err, err
 
 
 def test_forged_weights_npz_headers_are_bounded(project):
