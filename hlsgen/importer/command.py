@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from hlsgen.data import load_for, to_float
 from hlsgen.errors import ConfigError, HlsgenError, UsageError
 from hlsgen.fixed import FixedType, Overflow, Rounding
 from hlsgen.importer.layers import Translation
+from hlsgen.importer.options import check_options
 from hlsgen.importer.writer import render
 
 DEFAULT_INPUT_SCALE = 255  # Keras' MNIST examples train on x / 255
@@ -44,12 +45,7 @@ def import_command(model: str | Path, output: str | Path, weights: str | Path | 
     from hlsgen.importer.reader import read_model
 
     model, output = Path(model), Path(output)
-    if not 2 <= bits <= 16:
-        raise UsageError(f"--bits: a width from 2 to 16 is expected, got {bits}")
-    if images < 1:
-        raise UsageError(f"--images: must be >= 1, got {images}")
-    if input_scale not in (None, 255, 256):
-        raise UsageError(f"--input-scale: 255 or 256 (the model's input was pixel / scale), got {input_scale}")
+    check_options(bits, images, input_scale)
     if output.suffix.lower() not in (".yaml", ".yml"):
         raise UsageError(f"--output: {output}: give a .yaml file for the config")
     init_file = output.with_suffix(".h5")
@@ -63,6 +59,7 @@ def import_command(model: str | Path, output: str | Path, weights: str | Path | 
     scale = input_scale or DEFAULT_INPUT_SCALE
     name = _top_name(output.stem)
     data = load_for(None, tr.input_shape)
+    images = min(images, len(data.x_train))  # what is profiled, and so what the config says
     raw, notes = _decide(tr, source, scale, bits, images, name, data)
     raw["train"] = {"init": str(init_file.resolve()), "input_scale": scale, "epochs": 0, **FINE_TUNE}
     accuracy = _source_accuracy(source, scale, data)
@@ -103,7 +100,7 @@ def _check(raw: dict[str, Any]) -> Config:
 def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: str, data):
     """The config (as a dict) and the notes beside its keys: exact types where the quantizers have them,
     exact sums where a QKeras layer has no output quantizer, profiled ``ap_fixed<bits,I>`` elsewhere."""
-    from hlsgen.profile.ranges import float_values, profile_model, recommended_types
+    from hlsgen.profile.ranges import float_values, overflow_count, profile_model, recommended_types
     from hlsgen.train import given_float_model
 
     pnotes: dict[str, list[str]] = {}
@@ -156,8 +153,9 @@ def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: s
                 identity.append(n)  # keeps its input's type: exact
         elif kind == "BatchNormalization":
             exact = False
+    # placeholders until profiling decides (I <= W: the config refuses an LSB above 1)
     default = {"weight": f"ap_fixed<{bits},1>", "bias": f"ap_fixed<{bits},1>",
-               "result": f"ap_fixed<{bits},3,AP_RND_CONV,AP_SAT>"}
+               "result": f"ap_fixed<{bits},{min(3, bits)},AP_RND_CONV,AP_SAT>"}
     softmax = any(e.get("activation") == "softmax" for e in layers)
     raw = _raw(name, tr, input_t, default, fixed, softmax)
     cfg = _check(raw)
@@ -165,10 +163,23 @@ def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: s
     x = data.x_train[:images]
     # x / 256 with the fold is the model's own x / scale: the values it was trained on
     profiles = profile_model(cfg, float_values(cfg, float_model, to_float(x)), 0.0)
+    by_key = {(p.layer, p.quantity): p for p in profiles}
     for (layer, quantity), t in recommended_types(profiles).items():
         if layer == "input" or quantity not in ("weight", "bias", "result") or quantity in fixed.get(layer, {}):
             continue
         if layer in whole_sum and quantity == "result":
+            continue
+        if t.integer > t.width:  # the values need an LSB above 1: no type of this width holds them (config: I <= W)
+            p = by_key[(layer, quantity)]
+            if quantity != "result":  # a weight is the model: saturating it would be another model
+                raise HlsgenError(f"layer '{layer}': a {quantity} of {max(abs(p.lo), abs(p.hi)):g} is out of range "
+                                  f"of every {bits}-bit type (ap_fixed<{bits},I> holds magnitudes up to "
+                                  f"{2.0 ** (bits - 1):g} with I <= {bits}; this value needs I = {t.integer})")
+            needed, t = t.integer, replace(t, integer=t.width)  # the widest range at this width: it saturates
+            pnotes.setdefault(layer, []).append(
+                f"result {t}: saturates {overflow_count(p.values, t):,} of {p.values.size:,} profiled values (they "
+                f"need I = {needed}, more than --bits {bits})")
+            fixed.setdefault(layer, {})[quantity] = str(t)
             continue
         fixed.setdefault(layer, {})[quantity] = str(t)
         if layer not in identity:
@@ -263,25 +274,42 @@ def _header(model, weights, source, tr, scale, scale_given, bits, images, accura
     return lines
 
 
+def _new_file(directory: Path, prefix: str, suffix: str = "") -> str:
+    """A new, empty file ``directory/prefix<random>suffix`` created with mode 0666 less the umask, as any file the
+    user writes (mkstemp's 0600 would hide the config and model from the user's group)."""
+    for _ in range(100):
+        path = directory / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{directory}: no free temporary name")
+
+
 def _write(output: Path, init_file: Path, source, text: str) -> None:
-    """The model file and the config, each through a temporary file renamed into place; neither is left
-    behind if either fails. The config is validated from its own text first."""
+    """The model file and the config, each through a temporary file (mode 0666 less the umask) renamed into
+    place; neither is left behind if either fails. The config is validated from its own text first."""
     from hlsgen.train import save_model
 
     parsed = yaml.safe_load(quote_types(text))
     _check({**parsed, "train": {**parsed["train"], "init": "float", "epochs": 1, "input_scale": 256}})
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_model = tempfile.mkstemp(prefix=f".{init_file.name}.", suffix=".h5", dir=output.parent)
-    os.close(fd)
-    fd, tmp_cfg = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    temporary: list[str] = []
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        save_model(source, Path(tmp_model))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        temporary.append(tmp_model := _new_file(output.parent, f".{init_file.name}.", ".h5"))  # .h5: HDF5
+        temporary.append(tmp_cfg := _new_file(output.parent, f".{output.name}."))
+        Path(tmp_cfg).write_text(text)
+        try:
+            save_model(source, Path(tmp_model))  # h5py truncates the file it is given: its mode stays
+        except OSError:
+            raise
+        except Exception as err:  # TensorFlow's and h5py's own error types
+            raise OSError(str(err).splitlines()[0][:160] if str(err) else type(err).__name__) from None
         os.replace(tmp_model, init_file)
         os.replace(tmp_cfg, output)
     except OSError as err:
-        raise HlsgenError(f"{output}: cannot write the imported config ({err.strerror})") from None
+        raise HlsgenError(f"{output}: cannot write the imported config ({err.strerror or err})") from None
     finally:
-        for tmp in (tmp_model, tmp_cfg):
+        for tmp in temporary:
             Path(tmp).unlink(missing_ok=True)

@@ -104,8 +104,21 @@ def needed_integer_bits(values: np.ndarray, t: FixedType, saturation: float = 0.
 
 def profile_values(layer: str, quantity: str, t: FixedType, values: np.ndarray, saturation: float,
                    unsigned: bool = False) -> Profile:
-    """The :class:`Profile` of ``values`` against type ``t`` (``unsigned``: recommend ``ap_ufixed``)."""
+    """The :class:`Profile` of ``values`` against type ``t`` (``unsigned``: recommend ``ap_ufixed``).
+
+    Raises
+    ------
+    HlsgenError
+        A NaN or infinite value (a model whose float computation overflows): no fixed-point type holds it;
+        the message names the layer, the quantity and how many such values there are.
+    """
     v = np.asarray(values, dtype=np.float64).ravel()
+    bad = ~np.isfinite(v)
+    if bad.any():
+        where = "the input" if layer == "input" else f"layer '{layer}'"
+        raise HlsgenError(f"{where}: {int(bad.sum()):,} of {v.size:,} {quantity} values are NaN or infinite (the "
+                          f"float model overflows float32 there, first: {v[bad][0]}): no fixed-point type holds "
+                          "them")
     nonzero = np.abs(v[v != 0])
     shape = replace(t, signed=not unsigned) if quantity == "result" else t
     needed = needed_integer_bits(v, shape, saturation)

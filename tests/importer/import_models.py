@@ -65,8 +65,7 @@ def train(kind: str, x: np.ndarray, y: np.ndarray, scale: float, epochs: int = 2
 
 
 def save_all(model, directory, stem: str) -> dict[str, tuple]:
-    """The model in every format the importer reads: ``{format: (model path, weights path or None)}``
-    (.keras only for plain Keras: QKeras 0.9.0 layers do not load from it)."""
+    """The model in every format the importer reads: ``{format: (model path, weights path or None)}``."""
     import warnings
 
     out = {}
@@ -74,9 +73,8 @@ def save_all(model, directory, stem: str) -> dict[str, tuple]:
         warnings.simplefilter("ignore")
         model.save(directory / f"{stem}.h5")
         out["h5"] = (directory / f"{stem}.h5", None)
-        if not any(type(layer).__name__.startswith("Q") for layer in model.layers):
-            model.save(directory / f"{stem}.keras")
-            out["keras"] = (directory / f"{stem}.keras", None)
+        model.save(directory / f"{stem}.keras")  # QKeras too: Keras cannot load it back, hlsgen reads it
+        out["keras"] = (directory / f"{stem}.keras", None)
         (directory / f"{stem}.json").write_text(model.to_json())
         model.save_weights(directory / f"{stem}.weights.h5")
         out["json"] = (directory / f"{stem}.json", directory / f"{stem}.weights.h5")

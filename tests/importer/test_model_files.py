@@ -25,13 +25,13 @@ from hlsgen.keras_compat import keras
 def _import(model, output, **kw):
     from hlsgen.importer import import_command
 
-    return import_command(model, output, images=200, **kw)
+    return import_command(model, output, **{"images": 200, **kw})
 
 
-def _refused(tmp_path, model, weights=None, match=""):
+def _refused(tmp_path, model, weights=None, match="", **kw):
     out = tmp_path / "out.yaml"
     with pytest.raises(HlsgenError, match=match) as info:
-        _import(model, out, weights=weights)
+        _import(model, out, weights=weights, **kw)
     message = str(info.value)
     assert info.value.exit_code == 2 and "\n" not in message and len(message) < 400, message
     assert not out.exists() and not (tmp_path / "out.h5").exists()
@@ -235,3 +235,104 @@ def test_weights_outside_the_file_are_refused(tmp_path):
         del group["kernel:0"]
         group["kernel:0"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/kernel")
     _refused(tmp_path, tmp_path / "m.h5", match="a link to another place or file; refused")
+
+
+# ------------------------------------------------------------------------------ values no type holds (#26 item 9)
+
+def _with_weight(tmp_path, name, value, column=False):
+    model = plain_model()
+    kernel, bias = model.get_layer("fc1").get_weights()
+    if column:
+        kernel[:, 5] = value
+    else:
+        kernel[3, 5] = value
+    model.get_layer("fc1").set_weights([kernel, bias])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / f"{name}.h5")
+    return tmp_path / f"{name}.h5"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_nan_and_infinite_weights_name_the_layer_and_weight(value, tmp_path):
+    path = _with_weight(tmp_path, "bad", value)
+    _refused(tmp_path, path, match=rf"^{path}: layer 'fc1' \(Dense\): kernel\[3, 5\] = -?(nan|inf) \(1 value NaN or "
+                                   "beyond float32\\): a model with NaN or infinite weights cannot be converted$")
+
+
+def test_overflowing_float_values_name_the_layer(data_env, tmp_path):
+    """Finite weights (3e38) whose sums overflow float32: the profile of fc2's sums holds inf and NaN."""
+    path = _with_weight(tmp_path, "overflow", 3e38, column=True)
+    _refused(tmp_path, path, match=r"^layer 'fc2': [0-9,]+ of [0-9,]+ accum values are NaN or infinite "
+                                   r"\(the float model overflows float32 there, first: (inf|nan)\): "
+                                   r"no fixed-point type holds them$")
+
+
+def test_a_weight_beyond_every_type_of_the_width_is_named(data_env, tmp_path):
+    path = _with_weight(tmp_path, "huge", 1e30)
+    _refused(tmp_path, path, match=r"^layer 'fc1': a weight of 1\.00392e\+30 is out of range of every 8-bit "
+                                   r"type \(ap_fixed<8,I> holds magnitudes up to 128 with I <= 8; this value needs "
+                                   r"I = 101\)$")
+
+
+# ------------------------------------------------------------------------------ options and output
+
+@pytest.mark.parametrize("bits", [0, 1, 17, -3])
+def test_bits_has_one_rule_and_one_message(bits, tmp_path):
+    _refused(tmp_path, tmp_path / "never-read.h5", match=rf"^--bits: a width from 2 to 16 is expected, got {bits}$",
+             bits=bits)
+
+
+def test_two_bits_import(data_env, tmp_path):
+    """--bits 2 (the rule's lower end) imports; a result no 2-bit type holds saturates at I = 2, said beside it."""
+    from hlsgen.config import load_config
+
+    path = _with_weight(tmp_path, "m", 0.25, column=True)  # fc1's sums, and so fc2's, beyond 2
+    out = _import(path, tmp_path / "m2.yaml", bits=2)
+    cfg = load_config(out)
+    assert all(t.width == 2 for lc in cfg.layers if lc.has_weights
+               for t in (cfg.precision[lc.name].weight, cfg.precision[lc.name].result))
+    assert "more than --bits 2)" in out.read_text()
+
+
+def test_files_written_as_the_umask_says_and_the_real_image_count(data_env, tmp_path):
+    path = _with_weight(tmp_path, "m", 0.0)
+    old = os.umask(0o027)
+    try:
+        out = _import(path, tmp_path / "m.yaml", images=100_000_000)
+    finally:
+        os.umask(old)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o640)
+    assert oct((tmp_path / "m.imported.h5").stat().st_mode & 0o777) == oct(0o640)
+    text = out.read_text()
+    assert f"I profiled on {len(data_env['x_train'])} training images" in text and "100000000" not in text
+
+
+def test_a_keras_zip_named_h5_is_read_as_what_it_is(data_env, tmp_path):
+    from hlsgen.config import load_config
+
+    model = plain_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / "m.keras")
+    (tmp_path / "zip.h5").write_bytes((tmp_path / "m.keras").read_bytes())
+    a = load_config(_import(tmp_path / "m.keras", tmp_path / "a.yaml"))
+    b = load_config(_import(tmp_path / "zip.h5", tmp_path / "b.yaml"))
+    assert a.resolved["model"] == b.resolved["model"] and a.resolved["precision"] == b.resolved["precision"]
+
+
+def test_an_unwritable_output_is_one_line(data_env, tmp_path):
+    path = _with_weight(tmp_path, "m", 0.0)
+    with pytest.raises(HlsgenError, match=r"^/proc/x\.yaml: cannot write the imported config") as info:
+        _import(path, "/proc/x.yaml")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.xfail(strict=True, reason="hlsgen/cli.py (the lead's file) checks --bits with _positive ('>= 1') before "
+                   "import_command's rule; the fix: call hlsgen.importer.options.check_options there instead")
+@pytest.mark.parametrize("bits", ["0", "-1"])
+def test_cli_bits_message_is_the_importers(bits, tmp_path, capsys):
+    from hlsgen import cli
+
+    assert cli.main(["import", str(tmp_path / "m.h5"), "--bits", bits, "--output", str(tmp_path / "x.yaml")]) == 2
+    assert capsys.readouterr().err == f"hlsgen: error: --bits: a width from 2 to 16 is expected, got {bits}\n"
