@@ -31,7 +31,7 @@ from hlsgen import golden
 from hlsgen.config import Config, load_config
 from hlsgen.data import Mnist, input_codes, load_mnist, to_float
 from hlsgen.errors import ConfigError, HlsgenError, UsageError
-from hlsgen.fixed import FixedType, Rounding
+from hlsgen.fixed import MAX_WIDTH, FixedType, Rounding
 from hlsgen.outdir import check_replaceable
 from hlsgen.profile.ranges import current_type, needed_integer_bits, precision_block, raw_config
 from hlsgen.profile.search_greedy import (
@@ -143,7 +143,7 @@ def _float_model(cfg: Config, data: Mnist):
     from hlsgen.train import load_trained, train_float
 
     train_dir = Path(cfg.output_dir) / "train"
-    if cached_training(train_dir, cfg, cfg.train.epochs):
+    if cached_training(train_dir, cfg, cfg.train.epochs, data):
         print(f"search: float model from {train_dir}", flush=True)
         return load_trained(train_dir)[1]
     start = time.perf_counter()
@@ -244,17 +244,32 @@ def confirm(candidates: list[Candidate], front: list[int], best: int, n_confirm:
     return min(ok, key=lambda i: (candidates[i].weight_bits, -candidates[i].qat_correct, i)), ids
 
 
-def parse_bits(text: str) -> tuple[int, int]:
-    """``--bits`` as the CLI takes it: ``"LO..HI"`` (``"2..8"``) or one width ``"N"`` (``N..N``); UsageError
+def check_bits(lo: int, hi: int) -> tuple[int, int]:
+    """``(lo, hi)`` when ``1 <= lo <= hi <= MAX_WIDTH`` (the widths a fixed-point type may have); UsageError
     otherwise."""
+    if not 1 <= lo <= hi <= MAX_WIDTH:
+        raise UsageError(f"--bits {lo}..{hi}: expected LO..HI with 1 <= LO <= HI <= {MAX_WIDTH}")
+    return lo, hi
+
+
+def parse_bits(text: str) -> tuple[int, int]:
+    """``--bits`` as the CLI takes it: ``"LO..HI"`` (``"2..8"``) or one width ``"N"`` (``N..N``), decimal
+    digits only, checked by :func:`check_bits`; UsageError naming the text otherwise."""
     lo, sep, hi = text.partition("..")
-    try:
-        bits = (int(lo), int(hi if sep else lo))
-    except ValueError:
-        raise UsageError(f"--bits: expected LO..HI (e.g. 2..8), got {text!r}") from None
-    if not 1 <= bits[0] <= bits[1]:
-        raise UsageError(f"--bits: expected LO..HI with 1 <= LO <= HI, got {text!r}")
-    return bits
+    if not all(part.isascii() and part.isdigit() and len(part) <= 4 for part in (lo, hi if sep else lo)):
+        raise UsageError(f"--bits: expected LO..HI (e.g. 2..8) or one width, got {text!r}")
+    return check_bits(int(lo), int(hi if sep else lo))
+
+
+def _check_arguments(max_drop: float, qat_epochs: int, test_images: int | None, confirm_candidates: int) -> None:
+    if not 0.0 <= max_drop <= 100.0:  # also NaN
+        raise UsageError(f"--max-drop: percentage points from 0 to 100 expected, got {max_drop}")
+    if qat_epochs < 0:
+        raise UsageError(f"--qat-epochs: must be >= 0, got {qat_epochs}")
+    if test_images is not None and test_images < 1:
+        raise UsageError(f"--test-images: must be >= 1, got {test_images}")
+    if confirm_candidates < 0:
+        raise UsageError(f"search: confirm_candidates must be >= 0, got {confirm_candidates}")
 
 
 def search_command(config_path: str | Path, max_drop: float = 0.5, bits: tuple[int, int] = (2, 8),
@@ -262,43 +277,67 @@ def search_command(config_path: str | Path, max_drop: float = 0.5, bits: tuple[i
                    force: bool = False, qat_epochs: int = 3, test_images: int | None = None,
                    confirm_candidates: int = 3, log=print) -> Path:
     """Run the search on the config at ``config_path``, print the front, write the output folder
-    (default ``<output_dir>-search``) and return its path. See the module docstring for the method."""
-    from hlsgen.profile.search_dask import dask_evaluator
+    (default ``<output_dir>-search``) and return its path. See the module docstring for the method.
+
+    Every argument, the config, the output folder and the cluster (``workers`` bounded; ``scheduler``
+    probed and connected to within :data:`~hlsgen.profile.search_dask.CONNECT_TIMEOUT` seconds) are
+    checked before the data is loaded or the float model trained.
+    """
+    from hlsgen.profile.search_dask import check_workers, interrupts_noted, scheduler_address
+
+    lo, hi = check_bits(*bits)
+    _check_arguments(max_drop, qat_epochs, test_images, confirm_candidates)
+    check_workers(workers, scheduler)
+    if scheduler is not None:
+        scheduler_address(scheduler)
+    cfg = load_config(config_path)
+    target = Path(output or f"{cfg.output_dir}-search")
+    check_replaceable(target, force)
+    path = data_file(cfg)
+    with interrupts_noted() as check:
+        def checked_log(message: str) -> None:  # every round, every fine-tune
+            check()
+            log(message)
+
+        return _search(cfg, path, target, force, max_drop, (lo, hi), workers, scheduler, qat_epochs, test_images,
+                       confirm_candidates, check, checked_log)
+
+
+def _search(cfg: Config, path: str, target: Path, force: bool, max_drop: float, bits: tuple[int, int],
+            workers: int | None, scheduler: str | None, qat_epochs: int, test_images: int | None,
+            confirm_candidates: int, check, log) -> Path:
+    """:func:`search_command` once its arguments are checked; ``check()`` raises KeyboardInterrupt when a
+    SIGINT was noted (see :func:`~hlsgen.profile.search_dask.interrupts_noted`)."""
+    from hlsgen.profile.search_dask import DaskEvaluator, dask_client
     from hlsgen.profile.search_report import write_outputs
     from hlsgen.train.codes import float_weights
 
     lo, hi = bits
-    if not 1 <= lo <= hi:
-        raise UsageError(f"--bits: expected LO..HI with 1 <= LO <= HI, got {lo}..{hi}")
-    if max_drop < 0 or qat_epochs < 0 or (test_images is not None and test_images < 1):
-        raise UsageError("search: --max-drop and --qat-epochs must be >= 0 and --test-images >= 1")
-    cfg = load_config(config_path)
-    target = Path(output or f"{cfg.output_dir}-search")
-    check_replaceable(target, force)
-    start = time.perf_counter()
-    path = data_file(cfg)
-    data = load_mnist(path)
-    n_test = len(data.x_test[:test_images])
-    float_model = _float_model(cfg, data)
-    x_test, y_test = data.x_test[:n_test], data.y_test[:n_test].astype(np.int64)
-    float_acc = float(np.mean(golden.labels(float_model.predict(to_float(x_test), batch_size=1000, verbose=0))
-                              == y_test))
-    phases = {"float_model": time.perf_counter() - start}
-    mark = time.perf_counter()
+    start = mark = time.perf_counter()
+    phases: dict[str, float] = {}
 
     def lap(name: str) -> None:
         nonlocal mark
+        check()
         now = time.perf_counter()
         phases[name], mark = now - mark, now
 
-    weights = float_weights(cfg, float_model)
-    space = search_space(cfg, float_model, weights, data.x_train[:PROFILE_IMAGES])
-    lap("ranges")
-    floor_loss = allowed_loss(max_drop, n_test)
-    with dask_evaluator(weights, path, n_test, workers, scheduler) as evaluator:
+    with dask_client(workers, scheduler) as (client, where):
+        lap("cluster_start")
+        data = load_mnist(path)
+        n_test = len(data.x_test[:test_images])
+        float_model = _float_model(cfg, data)
+        x_test, y_test = data.x_test[:n_test], data.y_test[:n_test].astype(np.int64)
+        float_acc = float(np.mean(golden.labels(float_model.predict(to_float(x_test), batch_size=1000, verbose=0))
+                                  == y_test))
+        lap("float_model")
+        weights = float_weights(cfg, float_model)
+        space = search_space(cfg, float_model, weights, data.x_train[:PROFILE_IMAGES])
+        lap("ranges")
+        floor_loss = allowed_loss(max_drop, n_test)
+        evaluator = DaskEvaluator(client, weights, path, n_test, where)
         log(f"search: PTQ evaluations on {evaluator.where} ({evaluator.workers()} workers), {n_test} test images, "
             f"widths {lo}..{hi}, at most {floor_loss} images ({max_drop} points) below the config")
-        lap("cluster_start")
         candidates = greedy_search(space, evaluator, lo, hi, floor_loss, log)
         evaluations = evaluator.evaluations
         lap("ptq_search")
