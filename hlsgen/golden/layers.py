@@ -21,9 +21,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
-from hlsgen.fixed import FixedType, Overflow, round_right
+from hlsgen.fixed import FixedType, Overflow, Rounding, round_right
+from hlsgen.fixed.rounding import clips, saturation_bounds
 from hlsgen.geometry import same_padding
 from hlsgen.golden import softmax
 from hlsgen.spec import Stage, StageKind
@@ -31,7 +32,9 @@ from hlsgen.spec import Stage, StageKind
 _EXACT = 2.0**53
 _CHUNK = 1 << 22  # elements per block in the per-product rounding path
 _ROW_KERNEL_VALUES = 1 << 16  # largest band matrix (256 KB as float32) a convolution uses
-_BAND_OUTPUTS = 16  # output values per row of a convolution band: one AVX-512 register of float32
+_BAND_OUTPUTS = 16  # output values per row of a convolution band (8 to 28 take about as long, AVX2)
+_CONV_ROWS_VALUES = 1 << 17  # gathered kernel rows per group of images in a convolution (512 KB as float32)
+_CAST_VALUES = 1 << 16  # values per pass of a float cast (256 KB as float32: its passes stay in cache)
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,42 @@ def _cast(t: FixedType, x: np.ndarray, src: FixedType, out: np.ndarray | None, n
     """``(t) x`` (of ``max(x, 0)`` if ``nonnegative``) into ``out`` (a new array if None), and how many
     values overflowed."""
     out = np.empty(x.shape, t.code_dtype) if out is None else out
-    return out, t.cast_into(out, x, src, nonnegative)
+    count = _cast_float(t, x, src, out, nonnegative)
+    return out, t.cast_into(out, x, src, nonnegative) if count is None else count
+
+
+def _cast_float(t: FixedType, x: np.ndarray, src: FixedType, out: np.ndarray, nonnegative: bool) -> int | None:
+    """The common narrowing cast (drop fraction bits with AP_RND_CONV or AP_TRN, saturate) in float32, a
+    cache-sized chunk at a time; the overflow count as :meth:`FixedType.cast_into`'s, or None for another
+    kind of cast. Exact: a code of at most 24 bits is a float32, ``* 2**-shift`` is exact, ``rint`` rounds
+    half to even, ``floor`` truncates, the clip (at 0 for a ReLU: rounding is monotone and keeps 0) is of
+    integers. Six SIMD passes (bounds as arrays: numpy does not vectorise min/max with a scalar)."""
+    shift = src.frac - t.frac
+    if not (t.rounding in (Rounding.RND_CONV, Rounding.TRN) and clips(t) and src.width <= 24 and 0 < shift < 64
+            and t.width <= 24 and x.dtype.kind in "iu" and x.dtype.itemsize <= 4 and x.flags.c_contiguous
+            and out.flags.c_contiguous and out.dtype == t.code_dtype and out.shape == x.shape):
+        return None
+    lo, hi = saturation_bounds(t)
+    lo = max(lo, 0) if nonnegative else lo
+    values, codes = x.reshape(-1), out.reshape(-1)
+    size = min(_CAST_VALUES, values.size)
+    buf, lo_v, hi_v = np.empty(size, np.float32), np.full(size, lo, np.float32), np.full(size, hi, np.float32)
+    scale, round_ = np.float32(2.0**-shift), np.rint if t.rounding is Rounding.RND_CONV else np.floor
+    count = 0
+    for start in range(0, values.size, size):
+        end = min(start + size, values.size)
+        f = buf[: end - start]
+        np.copyto(f, values[start:end], casting="unsafe")
+        f *= scale
+        round_(f, out=f)
+        if f.max() > hi:
+            count += np.count_nonzero(f > hi)
+        if not nonnegative and f.min() < lo:
+            count += np.count_nonzero(f < lo)
+        np.minimum(f, hi_v[: end - start], out=f)
+        np.maximum(f, lo_v[: end - start], out=f)
+        np.copyto(codes[start:end], f, casting="unsafe")
+    return int(count)
 
 
 def _dense(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
@@ -180,19 +218,25 @@ def _conv2d(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple
     if plan is None:  # per-product rounding: im2col, then the dense path
         acc = accumulate(_windows(x, kernel, strides).reshape(n * oh * ow, -1), stage)
         return _finish(stage, acc.reshape(n, oh, ow, cout), out)
+    if stage.result_t == stage.accum_t and not plan.may_wrap and plan.scale == 1:
+        # the accumulator codes are the result: each group of images' sums plus the bias, converted while
+        # in cache, straight into out (exact integers in range)
+        out = np.empty((n, oh, ow, cout), stage.result_t.code_dtype) if out is None else out
+        return _conv_sums(x, stage.weight_codes, strides, (oh, ow), plan.dtype, plan.start, out), 0
     sums = _conv_sums(x, stage.weight_codes, strides, (oh, ow), plan.dtype)
     return _sums_to_result(stage, plan, sums, out)
 
 
-def _conv_sums(x: np.ndarray, w: np.ndarray, strides: list[int], out_hw: tuple[int, int], dtype: type
-               ) -> np.ndarray:
-    """``sum(x*w)`` of every output in floats of ``dtype``, (N, OH, OW, cout), without an im2col matrix.
+def _conv_sums(x: np.ndarray, w: np.ndarray, strides: list[int], out_hw: tuple[int, int], dtype: type,
+               bias: np.ndarray | None = None, codes: np.ndarray | None = None) -> np.ndarray:
+    """``sum(x*w)`` of every output in floats of ``dtype``, (N, OH, OW, cout); with ``codes`` (integers of
+    that shape), ``sum(x*w) + bias`` converted into it instead (exact integers in its range), returned.
 
-    The input is cut into column bands, each as wide as a few output columns read; for every output row
-    the ``kh`` band rows under it are contiguous (channels-last), so one matrix product per band gives
-    all its outputs: ``(N, kh*span*cin) @ (kh*span*cin, g*cout)``, the band matrix of :func:`_row_kernel`
-    holding the kernel at each of the band's ``g`` output columns. When that matrix would be large (many
-    channels), one ``(N*OH*OW, cin) @ (cin, cout)`` product per kernel tap instead."""
+    For a cache-sized group of images the kernel rows under each output row are gathered column by column,
+    ``rows[n, r, c, dy, ci] = x[n, r*sy + dy, c, ci]``, so that a band of ``span`` input columns is one
+    contiguous run per output row: one matrix product per band, ``(images*OH, span*kh*cin) @ (span*kh*cin,
+    g*cout)`` with :func:`_row_kernel`'s band matrix, gives the band's ``g`` output columns. When that matrix
+    would be large (many channels), one ``(N*OH*OW, cin) @ (cin, cout)`` product per kernel tap instead."""
     n, h, width, cin = x.shape
     kh, kw, _, cout = w.shape
     (oh, ow), (sy, sx) = out_hw, strides
@@ -204,30 +248,43 @@ def _conv_sums(x: np.ndarray, w: np.ndarray, strides: list[int], out_hw: tuple[i
         sums = np.zeros((n, oh, ow, cout), dtype=dtype)
         for (dy, dx), tap in _shifted(x.astype(dtype), [kh, kw], strides, out_hw):
             sums += tap @ w[dy, dx]
-        return sums
-    starts = [min(j * g, ow - g) for j in range(count)]   # the last band may overlap its neighbour
-    bands = np.empty((count, n, h, span, cin), dtype=dtype)
-    for band, start in zip(bands, starts, strict=True):
-        band[...] = x[:, :, start * sx: start * sx + span]
+        return sums if codes is None else np.add(sums, bias.astype(dtype), out=codes, casting="unsafe")
     kernel = _row_kernel(w.astype(dtype), sx, span, g)
-    sums = np.empty((n, oh, ow * cout), dtype=dtype)
-    item = bands.itemsize
-    for band, start in zip(bands, starts, strict=True):
-        rows = as_strided(band, shape=(oh, n, kh * span * cin), strides=(sy * span * cin * item,
-                          h * span * cin * item, item), writeable=False)
-        np.matmul(rows, kernel, out=sums[:, :, start * cout:(start + g) * cout].transpose(1, 0, 2))
-    return sums.reshape(n, oh, ow, cout)
+    starts = sorted({min(j * g, ow - g) for j in range(count)})  # the last band may overlap its neighbour
+    images = max(1, min(n, _CONV_ROWS_VALUES // (oh * width * kh * cin)))
+    rows = np.empty((images, oh, width, kh, cin), dtype=dtype)
+    flat = rows.reshape(-1, width * kh * cin)
+    if codes is None:
+        sums = np.empty((n * oh, ow * cout), dtype=dtype)
+    else:
+        group = np.empty((images * oh, ow * cout), dtype=dtype)
+        group_bias = np.tile(bias.astype(dtype), images * oh * ow).reshape(group.shape)  # no broadcast: SIMD
+        flat_codes = codes.reshape(n * oh, ow * cout)
+    for first in range(0, n, images):
+        part = x[first:first + images]
+        m = len(part)
+        for dy in range(kh):
+            rows[:m, :, :, dy] = part[:, dy: dy + sy * (oh - 1) + 1: sy]
+        target = sums[first * oh:(first + m) * oh] if codes is None else group[:m * oh]
+        for start in starts:
+            k = start * sx * kh * cin
+            np.matmul(flat[:m * oh, k: k + span * kh * cin], kernel,
+                      out=target[:, start * cout:(start + g) * cout])
+        if codes is not None:
+            target += group_bias[:m * oh]
+            np.copyto(flat_codes[first * oh:(first + m) * oh], target, casting="unsafe")
+    return sums.reshape(n, oh, ow, cout) if codes is None else codes
 
 
 def _row_kernel(w: np.ndarray, stride: int, span: int, out_w: int) -> np.ndarray:
-    """The kernel ``w`` (kh, kw, cin, cout) as the matrix of one output row of a band: ``(kh*span*cin,
-    out_w*cout)``, input (row, column, channel) by output (column, channel); zero outside the window."""
+    """The kernel ``w`` (kh, kw, cin, cout) as the matrix of one output row of a band: ``(span*kh*cin,
+    out_w*cout)``, input (column, kernel row, channel) by output (column, channel); zero outside the window."""
     kh, kw, cin, cout = w.shape
-    matrix = np.zeros((kh, span, cin, out_w, cout), dtype=w.dtype)
+    matrix = np.zeros((span, kh, cin, out_w, cout), dtype=w.dtype)
     columns = np.arange(out_w)
     for dx in range(kw):
-        matrix[:, columns * stride + dx, :, columns, :] = w[:, dx]
-    return matrix.reshape(kh * span * cin, out_w * cout)
+        matrix[columns * stride + dx, :, :, columns, :] = w[:, dx]
+    return matrix.reshape(span * kh * cin, out_w * cout)
 
 
 def _relu(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
@@ -260,6 +317,9 @@ def _maxpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tupl
     if stage.params.padding == "same":
         x = _pad_same(x, pool, strides, np.iinfo(x.dtype).min)
     if list(pool) == list(strides):
+        if (stage.result_t == stage.input_t and out is not None and out.flags.c_contiguous
+                and out.dtype == x.dtype and out.shape == (len(x), *stage.output_shape)):
+            return _tiled_max(x, pool, out), 0  # the cast is the identity: straight into out
         m = _tiled_max(x, pool)
     else:
         m = None
@@ -268,24 +328,28 @@ def _maxpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tupl
     return _linear(stage, m, out)
 
 
-def _tiled_max(x: np.ndarray, pool: list[int]) -> np.ndarray:
-    """Max pooling whose windows tile the input (stride = pool size), with long vector loops: first the
-    maximum of each window's rows (whole image rows at once), then of its columns (one strided pass per
-    window column and channel: numpy is slow on the short inner loops of a (..., pw, C) view)."""
+def _tiled_max(x: np.ndarray, pool: list[int], out: np.ndarray | None = None) -> np.ndarray:
+    """Max pooling whose windows tile the input (stride = pool size) into ``out`` (new if None), in long
+    vector loops only: the maximum of each window's rows (whole rows at once), then of each value and the
+    ones ``C``, ``2C``... after it (one flat pass per window column): each window's maximum is then at its
+    first pixel, whose ``C`` values, read as one record, are copied out (every ``pw``-th record)."""
     (ph, pw), (n, h, w, c) = pool, x.shape
     oh, ow = h // ph, w // pw
     rows = np.ascontiguousarray(x[:, :oh * ph, :ow * pw]).reshape(n * oh, ph, ow * pw * c)
-    m = rows[:, 0].copy()
-    for i in range(1, ph):
+    m = rows[:, 0].copy() if ph == 1 else np.maximum(rows[:, 0], rows[:, 1])
+    for i in range(2, ph):
         np.maximum(m, rows[:, i], out=m)
     flat = m.reshape(-1)                                   # (n*oh) rows of ow*pw*c values
-    out = np.empty(n * oh * ow * c, dtype=x.dtype)
-    for ch in range(c):
-        target = out[ch::c]
-        target[...] = flat[ch::pw * c]
-        for j in range(1, pw):
-            np.maximum(target, flat[j * c + ch::pw * c], out=target)
-    return out.reshape(n, oh, ow, c)
+    if pw > 1:
+        cols = np.empty_like(flat)  # its last values (and the ones mixing two rows) are never read
+        np.maximum(flat[:-c], flat[c:], out=cols[:-c])
+        for j in range(2, pw):
+            np.maximum(cols[:-j * c], flat[j * c:], out=cols[:-j * c])
+        flat = cols
+    out = np.empty((n, oh, ow, c), dtype=x.dtype) if out is None else out
+    record = np.dtype((np.void, c * x.dtype.itemsize))
+    out.view(record).reshape(-1)[...] = flat.view(record)[::pw]
+    return out
 
 
 def _avgpool(stage: Stage, x: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:

@@ -77,6 +77,9 @@ def run(spec: HardwareSpec, input_codes: np.ndarray, threads: int | None = None)
     sizes = [math.prod(s.output_shape) for s in stages]
     block = max(1, _BLOCK_VALUES // max(sizes))
     workers = max(1, min(-(-n // block), threads or os.cpu_count() or 1))
+    # as many blocks as a multiple of the workers, of equal size: no worker idles while another finishes
+    blocks = max(1, -(-n // block))
+    block = max(1, -(-n // (-(-blocks // workers) * workers)))
     # Large early stages run in cache-sized blocks; once the values per image have shrunk 8-fold, the
     # rest (many small numpy calls, bound by the GIL) runs in one block per thread.
     front = 1 + max(i for i, size in enumerate(sizes) if size * 8 >= max(sizes))
