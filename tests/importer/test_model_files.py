@@ -150,32 +150,55 @@ def test_a_huge_junk_file_is_not_read(tmp_path):
     assert _peak_mb() - before < 200, f"peak memory grew by {_peak_mb() - before:.0f} MB"
 
 
-def _bomb(path, member, size, config=None):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("config.json", json.dumps(config or plain_model_config()))
+def _bomb(tmp_path, member: str, size: int):
+    """A valid .keras of the plain model whose ``member`` is replaced by (or added as) ``size`` zero bytes,
+    deflated (about 1,000:1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain_model().save(tmp_path / "plain.keras")
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(tmp_path / "plain.keras") as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in zin.infolist():
+            if info.filename != member:
+                z.writestr(info.filename, zin.read(info.filename))
         with z.open(member, "w", force_zip64=True) as f:
             block = b"\0" * (1 << 20)
             for _ in range(size >> 20):
                 f.write(block)
+    (tmp_path / "plain.keras").unlink()
+    assert path.stat().st_size < 3 << 20
     return path
 
 
-def plain_model_config():
-    return json.loads(plain_model().to_json())
-
-
 @pytest.mark.parametrize(("member", "size", "match"), [
+    ("config.json", 1 << 30, r"config.json declares 1,073,741,824 bytes; the limit is 4,194,304"),
     ("model.weights.h5", 1 << 30, r"model.weights.h5 declares 1,073,741,824 bytes; the limit is 536,870,912"),
     ("model.weights.h5", 256 << 20, r"model.weights.h5 inflates [0-9,]+ bytes to 268,435,456 \(over 100:1\)"),
-    ("config.json", 64 << 20, r"config.json declares 67,108,864 bytes; the limit is 4,194,304"),
 ])
 def test_zip_bombs_are_refused_unread(member, size, match, tmp_path):
-    path = _bomb(tmp_path / "bomb.keras", member, size)
-    assert path.stat().st_size < 3 << 20
+    path = _bomb(tmp_path, member, size)
     before = _peak_mb()
     _refused(tmp_path, path, match=match)
     assert _peak_mb() - before < 200, f"peak memory grew by {_peak_mb() - before:.0f} MB"
-    assert not [p for p in tmp_path.iterdir() if p.name not in ("bomb.keras",)], "something was extracted"
+
+
+def test_a_keras_archive_is_never_extracted(data_env, tmp_path, monkeypatch):
+    """A 1 GiB asset in a 1 MB .keras (Keras 2's loader extracts every member to a temporary directory): the
+    model imports and no member but config.json and model.weights.h5 is ever opened."""
+    path = _bomb(tmp_path, "assets/big.bin", 1 << 30)
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        if self.filename == str(path):  # not the MNIST .npz, also a zip
+            opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    before = _peak_mb()
+    _import(path, tmp_path / "m.yaml")
+    assert _peak_mb() - before < 200, f"peak memory grew by {_peak_mb() - before:.0f} MB"
+    assert set(opened) == {"config.json", "model.weights.h5"}, opened
 
 
 def test_architecture_json_limits(tmp_path):
