@@ -308,7 +308,7 @@ def _search(cfg: Config, path: str, target: Path, force: bool, max_drop: float, 
             confirm_candidates: int, check, log) -> Path:
     """:func:`search_command` once its arguments are checked; ``check()`` raises KeyboardInterrupt when a
     SIGINT was noted (see :func:`~hlsgen.profile.search_dask.interrupts_noted`)."""
-    from hlsgen.profile.search_dask import DaskEvaluator, dask_client
+    from hlsgen.profile.search_dask import DaskEvaluator, dask_client, probe_scheduler
     from hlsgen.profile.search_report import write_outputs
     from hlsgen.train.codes import float_weights
 
@@ -322,10 +322,13 @@ def _search(cfg: Config, path: str, target: Path, force: bool, max_drop: float, 
         now = time.perf_counter()
         phases[name], mark = now - mark, now
 
-    with dask_client(workers, scheduler) as (client, where):
+    if scheduler is not None:
+        probe_scheduler(scheduler)  # a peer that is not Dask: one line within seconds, before the data
+    data = load_mnist(path)
+    n_test = len(data.x_test[:test_images])
+    lap("data")
+    with dask_client(workers, scheduler) as (client, where):  # connected before the float model trains
         lap("cluster_start")
-        data = load_mnist(path)
-        n_test = len(data.x_test[:test_images])
         float_model = _float_model(cfg, data)
         x_test, y_test = data.x_test[:n_test], data.y_test[:n_test].astype(np.int64)
         float_acc = float(np.mean(golden.labels(float_model.predict(to_float(x_test), batch_size=1000, verbose=0))

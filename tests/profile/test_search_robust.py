@@ -101,21 +101,33 @@ def _dask_listener(cleanup: list) -> str:
 
 
 @pytest.fixture
-def cfg(tmp_path, monkeypatch):
-    """The reference config on an MNIST subset; the data loader and the float model's training fail the
-    test: every refusal below must come before them."""
+def steps(monkeypatch):
+    """What the search did: "data" when it loaded the data; training the float model fails the test (every
+    refusal below must come before it)."""
+    done = []
+    load = search.load_mnist
+
+    def load_mnist(path):
+        done.append("data")
+        return load(path)
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the search trained before checking its arguments")
+
+    monkeypatch.setattr(search, "load_mnist", load_mnist)
+    monkeypatch.setattr(search, "_float_model", trained)
+    monkeypatch.setattr(search_dask, "CONNECT_TIMEOUT", QUICK)
+    return done
+
+
+@pytest.fixture
+def cfg(tmp_path, steps):
+    """The reference config on 100 + 100 MNIST images."""
     raw = copy.deepcopy(REFERENCE)
-    raw["data"]["path"] = str(tmp_path / "none.npz")
+    raw["data"]["path"] = str(mnist_subset(tmp_path / "mnist.npz", 100, 100))
     raw["output_dir"] = str(tmp_path / "build" / "x")
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(raw))
-
-    def trained(*args, **kwargs):
-        raise AssertionError("the search loaded data or trained before checking its arguments")
-
-    monkeypatch.setattr(search, "load_mnist", trained)
-    monkeypatch.setattr(search, "_float_model", trained)
-    monkeypatch.setattr(search_dask, "CONNECT_TIMEOUT", QUICK)
     return path
 
 
@@ -137,10 +149,14 @@ def _refused(args: list[str], capsys) -> tuple[str, float]:
     ("closed", "connection refused"),
     ("dask", "a Dask endpoint, but not a scheduler that answers"),
 ])
-def test_scheduler_that_is_not_dask_is_one_line_before_training(kind, why, listener, cfg, tmp_path, capsys):
+def test_scheduler_that_is_not_dask_is_one_line_before_training(kind, why, listener, cfg, steps, tmp_path,
+                                                                  capsys):
     address = listener(kind)
     err, seconds = _refused([str(cfg), "--scheduler", address, "--output", str(tmp_path / "out")], capsys)
     assert address in err and why in err, err
+    # no data loaded for a peer that is not Dask at all; a Dask endpoint that is not a scheduler is found
+    # when the client connects: after the data, before the float model
+    assert steps == (["data"] if kind == "dask" else [])
     # the probe's deadline, and Dask's own connect for the "dask" peer: 2 s each, plus imports
     assert seconds < 2 * QUICK + 8, seconds
     assert not (tmp_path / "out").exists()
@@ -180,6 +196,18 @@ def test_workers_beyond_the_machine_are_refused_before_training(cfg, tmp_path, c
     err, _ = _refused([str(cfg), "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], capsys)
     assert "--workers 2: applies to the local cluster only" in err
     search_dask.check_workers(most, None)  # the bound itself is accepted
+
+
+def test_missing_data_is_one_line_before_any_cluster_starts(cfg, tmp_path, monkeypatch, capsys):
+    def cluster(*args, **kwargs):
+        raise AssertionError("a cluster started before the data was read")
+
+    monkeypatch.setattr(search_dask, "dask_client", cluster)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["data"]["path"] = str(tmp_path / "missing.npz")
+    cfg.write_text(yaml.safe_dump(raw))
+    err, seconds = _refused([str(cfg), "--workers", "2"], capsys)
+    assert "missing.npz" in err and seconds < 5, (err, seconds)
 
 
 def test_workers_bounded_by_the_open_files_limit(monkeypatch):
