@@ -136,6 +136,9 @@ class _Reader:
                 if name not in _KNOWN[kind]:
                     raise self.fail(f"{key}: {str(name)[:60]!r} is not one of Keras' {kind}s (a custom object, "
                                     "whose code is not in the file)")
+        for key in ("quantization_config", "lora_rank", "renorm"):  # Keras 3: other weights, other arithmetic
+            if self.cfg.get(key) not in (None, False):
+                raise self.fail(f"{key} {str(self.cfg[key])[:40]!r} is not supported")
         dtype = self.cfg.get("dtype")
         if isinstance(dtype, dict) and dtype.get("class_name") in _POLICIES and isinstance(dtype.get("config"), dict):
             dtype = dtype["config"].get("name")

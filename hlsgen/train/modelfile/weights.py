@@ -135,6 +135,10 @@ def _by_class(root, container: str, arch: Architecture, specs: dict[str, LayerSp
             continue
         group = _get(root, f"{container}/{key}/vars", where)
         stored = sorted(group.keys()) if group is not None and hasattr(group, "keys") else []
+        owner = group.attrs.get("name") if group is not None else None  # newer Keras 3 name the layer here
+        owner = owner.decode("utf-8", "replace") if isinstance(owner, bytes) else owner
+        if owner is not None and owner != name:
+            raise _Mismatch(f"{spec.label}: {container}/{key} holds the weights of layer {str(owner)[:80]!r}")
         if stored != sorted(str(i) for i in range(len(spec.weights))):
             raise _Mismatch(f"{spec.label}: {len(stored)} arrays stored at {container}/{key}/vars, "
                             f"{len(spec.weights)} needed")
