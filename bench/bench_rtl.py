@@ -4,9 +4,10 @@ for docs/rtl.md and docs/benchmarks.md.
 
 Usage: python bench/bench_rtl.py PROJECT [-n N] [--whole] [--synth] [--edit] [--jobs J] [--smoke] [--results R]
 PROJECT is a directory written by `hlsgen build` (spec.json, weights.npz, tb_data/). Builds are cached
-under PROJECT/rtl/ by spec digest: delete that folder for cold timings (the JSON records which steps were
-cached). Prints a Markdown table and writes RESULTS/rtl.json (bench/benchlib.py). --smoke (make bench-smoke,
-on the tiny smoke project): 20 images, --layers and --edit (no --whole: one Verilator build fewer).
+under PROJECT/rtl/ by spec digest: delete that folder for cold timings (a step found in the cache counts
+as 0 s). Prints a Markdown table and writes RESULTS/rtl.json (bench/benchlib.py). --smoke (make bench-smoke,
+on the tiny smoke project): 20 images, the whole network (not per stage: one Verilator build instead of
+one per stage) and --edit.
 --edit copies the project (with its RTL cache) to a temporary folder, changes one code of the last
 Dense layer's weights in weights.npz (the first whose change alters a golden output on the first 200
 test images) and expects `hlsgen rtl` to refuse the copy (exit 2): tb_data/manifest.json binds the test
@@ -84,21 +85,32 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=None, help="test images (default all)")
     ap.add_argument("--whole", action="store_true", help="also build and simulate the whole network")
     ap.add_argument("--synth", action="store_true", help="Yosys counts per stage")
-    ap.add_argument("--edit", action="store_true", help="then change one weight code: expect exit 1")
+    ap.add_argument("--edit", action="store_true", help="then change one weight code: expect exit 2")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     add_arguments(ap)
     args = ap.parse_args()
-    if args.smoke:
-        args.n, args.whole, args.edit = min(args.n or 20, 20), False, True
+    if args.smoke:  # the whole network only: one Verilator build instead of one per stage
+        args.n, args.whole, args.edit = min(args.n or 20, 20), True, True
     run = Run("rtl", args)
     spec = HardwareSpec.load(args.project)
     versions = f"da4ml {tools.require_da4ml()}, {tools.verilator_version()}"
     print(f"# {platform.node()}: {os.cpu_count()} cores, {versions}")
     figures: dict = {"project": str(args.project), "images": args.n, "jobs": args.jobs, "tools": versions}
-    start = time.perf_counter()
-    status = rtl_command(args.project, args.n, layers=True, synth=args.synth, jobs=args.jobs)
-    layers_s = time.perf_counter() - start
-    root = args.project / "rtl"
+    root, statuses = args.project / "rtl", []
+    modes = [layers for layers in (True, False) if (layers and not args.smoke) or (not layers and args.whole)]
+    for layers in modes:
+        start = time.perf_counter()
+        status = rtl_command(args.project, args.n, layers=layers, synth=args.synth and layers, jobs=args.jobs)
+        wall = time.perf_counter() - start
+        if layers:
+            print(f"--layers: exit {status}, {wall:.1f} s wall")
+            figures["layers"] = {"exit": status, "seconds": round(wall, 1)}
+        else:
+            r = _row(network_dir(spec, root))
+            print(f"whole network: exit {status}, {wall:.1f} s wall; {r.get('ops')} operations "
+                  f"in {len(stage_units(spec))} stages, Verilator build {r.get('build_s', 0):.1f} s")
+            figures["whole"] = {"exit": status, "seconds": round(wall, 1), **r}
+        statuses.append(status)
     print("\n| stage | kind | operations | trace s | Verilator build s | LUT | FF | CARRY4 | DSP | Yosys s |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     figures["stages"] = []
@@ -108,18 +120,7 @@ def main() -> int:
         print(f"| {stage.name} | {stage.kind} | {r.get('ops', '')} | {r.get('trace_s', 0):.1f} | "
               f"{r.get('build_s', 0):.1f} | {r.get('LUT', '')} | {r.get('FF', '')} | {r.get('CARRY', '')} | "
               f"{r.get('DSP', '')} | {r.get('seconds', '')} |")
-    print(f"\n--layers: exit {status}, {layers_s:.1f} s wall (cached steps count as 0 above)")
-    figures["layers"] = {"exit": status, "seconds": round(layers_s, 1)}
-    statuses = [status]
-    if args.whole:
-        start = time.perf_counter()
-        status = rtl_command(args.project, args.n, layers=False, synth=False, jobs=args.jobs)
-        r = _row(network_dir(spec, root))
-        wall = time.perf_counter() - start
-        print(f"whole network: exit {status}, {wall:.1f} s wall; {r.get('ops')} operations "
-              f"in {len(stage_units(spec))} stages, Verilator build {r.get('build_s', 0):.1f} s")
-        figures["whole"] = {"exit": status, "seconds": round(wall, 1), **r}
-        statuses.append(status)
+    print("(steps found in the project's RTL cache count as 0 above)")
     if args.edit:
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / args.project.name
@@ -127,7 +128,7 @@ def main() -> int:
             edit = edit_one_weight(copy)
             print(f"edited copy: {edit}")
             figures["edit"] = {"change": edit}
-            for layers in (True, False) if args.whole else (True,):
+            for layers in modes:
                 start = time.perf_counter()
                 got = _exit_code(lambda layers=layers: rtl_command(copy, args.n, layers=layers, synth=False,
                                                                    jobs=args.jobs))

@@ -23,7 +23,7 @@ cd "$out"
 "$hlsgen" estimate "$config" > estimate.txt
 "$hlsgen" estimate --json "$config" > estimate.json
 for f in "$reports"/*.xml; do "$hlsgen" report "$f" --json; "$hlsgen" report "$f"; done > reports.txt 2>&1
-(cd project && make --no-print-directory csim N="$images" 2>&1 | grep -v "^g++\|^  \|csim: g++" > ../csim.txt)
+(cd project && make --no-print-directory csim N="$images" HLSGEN="$hlsgen" 2>&1 | grep -v "^g++\|^  \|csim: g++\|HLSGEN_RUN_ID=" > ../csim.txt)
 rm -rf project/build project/train/*.h5   # compiled binary, HDF5 files with timestamps
 sed -i "s#$out#OUT#g" build.txt
 echo "compare_builds: outputs in $out"

@@ -122,8 +122,9 @@ def render_rtl(doc: dict) -> str:
         out.append(f"| {r['stage']} | {r['kind']} | {r.get('ops', '')} | {_s(r.get('trace_s'))} | "
                    f"{_s(r.get('build_s'))} | {r.get('LUT', '')} | {r.get('FF', '')} | {r.get('CARRY', '')} | "
                    f"{r.get('DSP', '')} | {r.get('seconds', '')} |")
-    lay = _get(f, "layers")
-    out += ["", f"- `--layers`: exit {lay['exit']}, {lay['seconds']} s wall."]
+    out.append("")
+    if "layers" in f:
+        out.append(f"- `--layers`: exit {f['layers']['exit']}, {f['layers']['seconds']} s wall.")
     if "whole" in f:
         w = f["whole"]
         out.append(f"- Whole network: exit {w['exit']}, {w['seconds']} s wall, {w.get('ops')} operations, "
@@ -167,7 +168,10 @@ def render_search(doc: dict) -> str:
 SECTIONS = (
     ("golden", "Golden model vs QKeras and hls4ml predict (`bench/bench_golden.py`)", render_golden, None),
     ("build", "Build and C simulation (`bench/bench_build.py`)", render_build, None),
-    ("rtl", "RTL (`bench/bench_rtl.py`)", render_rtl, None),
+    ("rtl", "RTL (`bench/bench_rtl.py`)", render_rtl,
+     "The full run on the reference project (`make bench-rtl`: the whole network, every stage, the edited copy) "
+     "takes the longest of all and the most memory (fc1's trace); its last run is Session 5's, in the history "
+     "below."),
     ("import", "Import (`bench/bench_import.py`)", render_import, None),
     ("search", "Precision search (`bench/bench_search.py`)", render_search, None),
 )
@@ -180,13 +184,13 @@ def render(results: Path, allow_smoke: bool = False) -> str:
     stray = sorted(p.name for p in results.glob("*.json") if p.stem not in known)
     if stray:
         raise ResultError(f"{results}: no section renders {', '.join(stray)} (bench/tables.py SECTIONS)")
-    for name, title, renderer, _ in SECTIONS:
+    for name, title, renderer, absent in SECTIONS:
         path = results / f"{name}.json"
         parts.append(f"### {title}")
         if not path.is_file():
             parts.append(f"Not measured: no `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`. "
                          "Run `make bench` (or the script) to measure it; earlier figures, where any, are in the "
-                         "history below.")
+                         "history below." + (f" {absent}" if absent else ""))
             continue
         try:
             doc = json.loads(path.read_text())
