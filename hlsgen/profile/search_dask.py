@@ -167,24 +167,20 @@ def probe_scheduler(address: str, timeout: float | None = None) -> str:
 
 @contextlib.contextmanager
 def _quiet_dask() -> Iterator[None]:
-    """Dask's logging off while the search uses it (its INFO chatter reaches stderr through the root
-    handler TensorFlow installs; its errors are ours to report, as one line). Left off after a Ctrl-C:
-    the cluster's shutdown logs, and asyncio reports the tasks it cancelled, while the process exits."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "asyncio", "tornado")]
+    """Dask's logging off while the search uses it: its INFO chatter reaches stderr through the root
+    handler TensorFlow installs, and its errors (a lost scheduler, a failed worker) are ours to report,
+    as one line. ``distributed`` and the loggers under it that have a level of their own
+    (``distributed.client``: WARNING in Dask's default config), asyncio and tornado. Left off after an
+    exception, a Ctrl-C included: the cluster's teardown, and asyncio's report of the tasks it
+    cancelled, still log while the process exits."""
+    names = ["distributed", "asyncio", "tornado"] + sorted(
+        name for name, lg in logging.root.manager.loggerDict.items()
+        if name.startswith(("distributed.", "tornado.")) and isinstance(lg, logging.Logger) and lg.level)
+    loggers = [logging.getLogger(name) for name in names]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    except KeyboardInterrupt:
-        raise
-    except BaseException:
-        _restore(loggers, levels)
-        raise
-    _restore(loggers, levels)
-
-
-def _restore(loggers: list[logging.Logger], levels: list[int]) -> None:
+    yield
     for lg, level in zip(loggers, levels, strict=True):
         lg.setLevel(level)
 

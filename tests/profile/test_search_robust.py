@@ -243,6 +243,30 @@ def test_search_command_checks_its_arguments_first(kwargs, why, cfg):
         search.search_command(cfg, **kwargs)
 
 
+def test_dask_logs_nothing_while_the_search_uses_it():
+    """distributed.client has a level of its own (WARNING): its "Failed to reconnect to scheduler" came
+    through when the scheduler died mid-search, beside hlsgen's one line."""
+    import io
+    import logging
+
+    import distributed  # noqa: F401  (its logging config)
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    targets = [logging.root, logging.getLogger("distributed")]  # TensorFlow's root handler; Dask's own
+    for lg in targets:
+        lg.addHandler(handler)
+    try:
+        with search_dask._quiet_dask():
+            for name in ("distributed.client", "distributed.scheduler", "distributed.nanny", "asyncio", "tornado"):
+                logging.getLogger(name).error("must not show")
+        logging.getLogger("distributed.client").error("shows again")
+    finally:
+        for lg in targets:
+            lg.removeHandler(handler)
+    assert "must not show" not in stream.getvalue() and "shows again" in stream.getvalue()
+
+
 # ------------------------------------------------------------------------------ Ctrl-C (a real SIGINT)
 
 def _tiny(root: Path) -> Path:
