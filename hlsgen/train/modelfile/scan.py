@@ -101,7 +101,7 @@ def scan(tree: Any, where: str) -> None:
         elif isinstance(node, dict):
             cfg = node.get("config")
             if isinstance(cfg, dict) and isinstance(cfg.get("name"), str) and isinstance(node.get("class_name"), str) \
-                    and ("inbound_nodes" in node or depth <= 4):
+                    and ("inbound_nodes" in node or depth == 3):  # an entry of config.layers
                 layer = f"layer '{cfg['name'][:80]}' ({node['class_name'][:80]})"
             why = code_in(node)
             if why is not None:
