@@ -272,6 +272,21 @@ def _check_arguments(max_drop: float, qat_epochs: int, test_images: int | None, 
         raise UsageError(f"search: confirm_candidates must be >= 0, got {confirm_candidates}")
 
 
+def _check_writable(target: Path) -> None:
+    """UsageError unless a directory can be made beside ``target`` (in its nearest existing ancestor): the
+    output is written after minutes of search (``--output /proc/x`` failed only then). The probe directory
+    is removed at once."""
+    import tempfile
+
+    folder = target.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".hlsgen-probe-", dir=folder))
+    except OSError as err:
+        raise UsageError(f"{target}: cannot write there ({folder}: {err.strerror or err})") from None
+
+
 def search_command(config_path: str | Path, max_drop: float = 0.5, bits: tuple[int, int] = (2, 8),
                    workers: int | None = None, scheduler: str | None = None, output: str | Path | None = None,
                    force: bool = False, qat_epochs: int = 3, test_images: int | None = None,
@@ -293,6 +308,7 @@ def search_command(config_path: str | Path, max_drop: float = 0.5, bits: tuple[i
     cfg = load_config(config_path)
     target = Path(output or f"{cfg.output_dir}-search")
     check_replaceable(target, force)
+    _check_writable(target)
     path = data_file(cfg)
     with interrupts_noted() as check:
         def checked_log(message: str) -> None:  # every round, every fine-tune

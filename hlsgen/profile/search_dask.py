@@ -170,9 +170,9 @@ def _quiet_dask() -> Iterator[None]:
     """Dask's logging off while the search uses it: its INFO chatter reaches stderr through the root
     handler TensorFlow installs, and its errors (a lost scheduler, a failed worker) are ours to report,
     as one line. ``distributed`` and the loggers under it that have a level of their own
-    (``distributed.client``: WARNING in Dask's default config), asyncio and tornado. Left off after an
-    exception, a Ctrl-C included: the cluster's teardown, and asyncio's report of the tasks it
-    cancelled, still log while the process exits."""
+    (``distributed.client``: WARNING in Dask's default config), asyncio and tornado; restored after, but
+    left off after a Ctrl-C: the process is ending, and asyncio reports the tasks it cancelled as it
+    collects them."""
     names = ["distributed", "asyncio", "tornado"] + sorted(
         name for name, lg in logging.root.manager.loggerDict.items()
         if name.startswith(("distributed.", "tornado.")) and isinstance(lg, logging.Logger) and lg.level)
@@ -180,7 +180,15 @@ def _quiet_dask() -> Iterator[None]:
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.CRITICAL + 1)
-    yield
+    try:
+        yield
+    except Exception:
+        _restore(loggers, levels)
+        raise
+    _restore(loggers, levels)
+
+
+def _restore(loggers: list[logging.Logger], levels: list[int]) -> None:
     for lg, level in zip(loggers, levels, strict=True):
         lg.setLevel(level)
 

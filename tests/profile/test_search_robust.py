@@ -210,6 +210,11 @@ def test_missing_data_is_one_line_before_any_cluster_starts(cfg, tmp_path, monke
     assert "missing.npz" in err and seconds < 5, (err, seconds)
 
 
+def test_unwritable_output_is_one_line_before_the_data(cfg, steps, capsys):
+    err, _ = _refused([str(cfg), "--output", "/proc/hlsgen-search"], capsys)  # mkdir in /proc: ENOENT
+    assert "/proc/hlsgen-search: cannot write there" in err and steps == []
+
+
 def test_workers_bounded_by_the_open_files_limit(monkeypatch):
     import resource
 
@@ -261,10 +266,14 @@ def test_dask_logs_nothing_while_the_search_uses_it():
             for name in ("distributed.client", "distributed.scheduler", "distributed.nanny", "asyncio", "tornado"):
                 logging.getLogger(name).error("must not show")
         logging.getLogger("distributed.client").error("shows again")
+        with pytest.raises(UsageError), search_dask._quiet_dask():  # a failed search restores them too
+            raise UsageError("x")
+        logging.getLogger("distributed.nanny").error("after an error")
     finally:
         for lg in targets:
             lg.removeHandler(handler)
-    assert "must not show" not in stream.getvalue() and "shows again" in stream.getvalue()
+    shown = stream.getvalue()
+    assert "must not show" not in shown and "shows again" in shown and "after an error" in shown, shown
 
 
 # ------------------------------------------------------------------------------ Ctrl-C (a real SIGINT)
