@@ -1,6 +1,6 @@
 """Where ``hlsgen search`` runs its evaluations: Dask (``dask.distributed``).
 
-By default a local cluster sized to the machine (one single-threaded worker process per core, bound
+By default a local cluster sized to the machine (one single-threaded worker process per usable core, bound
 to 127.0.0.1, no dashboard); with ``scheduler="tcp://host:8786"`` the user's own cluster (started with
 ``dask scheduler`` / ``dask worker``, or dask-jobqueue). The float weights are scattered to every
 worker once; each task is :func:`hlsgen.profile.search_task.ptq_correct`, and results are gathered in
@@ -39,11 +39,21 @@ MAX_GREETING = 1 << 16  # bytes; a Dask greeting (compression, Python version, p
 GREETING_KEYS = {"compression", "python", "pickle-protocol"}
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or ``taskset`` narrows;
+    ``os.cpu_count()`` where there is none)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """The local cluster's size without ``--workers``: one worker per usable core, within :func:`max_workers`."""
+    return min(usable_cores(), max_workers())
+
+
 def max_workers() -> int:
     """The most local workers :func:`check_workers` accepts: ``WORKERS_PER_CORE`` per usable core, and
     what the soft open-files limit leaves room for (``FDS_PER_WORKER`` each after ``FDS_RESERVED``)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    limit = WORKERS_PER_CORE * cores
+    limit = WORKERS_PER_CORE * usable_cores()
     try:
         import resource
 
@@ -319,7 +329,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
             finally:
                 client.close()
             return
-        n = workers or os.cpu_count() or 1
+        n = workers or default_workers()
         with warnings.catch_warnings(), _sigint_blocked():
             # without a dashboard the scheduler still serves health checks, on 8787 if free, else any port
             warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")

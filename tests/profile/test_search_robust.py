@@ -210,6 +210,18 @@ def test_missing_data_is_one_line_before_any_cluster_starts(cfg, tmp_path, monke
     assert "missing.npz" in err and seconds < 5, (err, seconds)
 
 
+def test_default_workers_follow_the_usable_cores(monkeypatch):
+    import resource
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})  # taskset -c 3, or a 1-CPU container
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1 << 20, 1 << 20))
+    assert search_dask.default_workers() == 1 and search_dask.max_workers() == search_dask.WORKERS_PER_CORE
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (search_dask.FDS_RESERVED + 5 * 16, 1 << 20))
+    assert search_dask.default_workers() == 5  # 16 cores, files for 5 workers
+
+
 def test_unwritable_output_is_one_line_before_the_data(cfg, steps, capsys):
     err, _ = _refused([str(cfg), "--output", "/proc/hlsgen-search"], capsys)  # mkdir in /proc: ENOENT
     assert "/proc/hlsgen-search: cannot write there" in err and steps == []
