@@ -4,7 +4,7 @@ A value of a :class:`FixedType` ``t`` is held as its integer *code*: ``value = c
 ``t.min_code <= code <= t.max_code``. :meth:`FixedType.quantize` reproduces the header's
 ``ap_fixed_base(double)`` constructor and :meth:`FixedType.cast` its ``operator=``, bit for bit (the
 copy hls4ml ships, ``hls4ml/templates/vivado/ap_types/ap_fixed_base.h``; tests/fixed/test_fixed.py compiles
-it as the oracle). Both reduce to one step, :func:`hlsgen.rounding.convert`: an exact value
+it as the oracle). Both reduce to one step, :func:`hlsgen.fixed.rounding.convert`: an exact value
 ``M * 2**-s`` in target LSBs is rounded using the first discarded bit and the OR of the rest, then the
 overflow mode is applied to the rounded value.
 

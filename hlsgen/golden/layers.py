@@ -12,7 +12,7 @@ hold for takes the int64 path.
   irrelevant); the sum is cast to ``result_t`` with its rounding and overflow modes.
 - ReLU: ``res = x > 0 ? (result_t) x : 0``.
 - Max pooling: the largest code of the window, cast to ``result_t``.
-- Softmax: :mod:`hlsgen.softmax`, hls4ml's lookup tables reproduced entry for entry.
+- Softmax: :mod:`hlsgen.golden.softmax`, hls4ml's lookup tables reproduced entry for entry.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The golden model: the network in integer arithmetic, exactly as hls4ml's C++ computes it.
 
 Driven only by a :class:`~hlsgen.spec.HardwareSpec`; no I/O. Everything travels as integer *codes*
-(value = code * lsb of the stage's type). Each stage is one function of :mod:`hlsgen.nnet` (the
+(value = code * lsb of the stage's type). Each stage is one function of :mod:`hlsgen.golden.layers` (the
 layers' arithmetic, as hls4ml's ``nnet_utils`` computes it); this module runs them over a batch of
 images in cache-sized blocks, one thread per core (numpy releases the GIL), and keeps every stage's
 output (the trace) and overflow count.

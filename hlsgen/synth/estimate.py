@@ -10,7 +10,7 @@ Nothing here runs a tool. Three kinds of number come out, and the output says wh
   limits, as warnings or (for wrong results) problems.
 
 Synthesised figures come only from ``hlsgen report`` (csynth.xml) after running Vitis HLS. The text and
-JSON forms of an estimate are in :mod:`hlsgen.estimate_format`.
+JSON forms of an estimate are in :mod:`hlsgen.synth.estimate_format`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The estimate of :mod:`hlsgen.estimate` as text (a per-layer table, totals, the part comparison,
+"""The estimate of :mod:`hlsgen.synth.estimate` as text (a per-layer table, totals, the part comparison,
 warnings and problems) and as a JSON-ready dict."""
 
 from __future__ import annotations

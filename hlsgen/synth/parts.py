@@ -46,7 +46,7 @@ class PartResources:
     aliases: tuple[str, ...] = ()
 
     def resources(self) -> dict[str, int]:
-        """Counts keyed like :attr:`hlsgen.report.SynthReport.available`."""
+        """Counts keyed like :attr:`hlsgen.synth.report.SynthReport.available`."""
         return {key: getattr(self, key) for key in RESOURCE_KEYS}
 
 

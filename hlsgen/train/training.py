@@ -1,6 +1,6 @@
 """QKeras quantization-aware training from a :class:`~hlsgen.config.Config`, with float and PTQ baselines.
 
-The QAT model's quantizers come from :mod:`hlsgen.quantizers`; this module builds the models, trains
+The QAT model's quantizers come from :mod:`hlsgen.train.quantizers`; this module builds the models, trains
 them, measures float, naive-PTQ, QAT and golden accuracy, and writes and reads ``train/``.
 """
 
@@ -281,6 +281,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
         "config_digest": cfg.digest(),
         "training_digest": cfg.training_digest(),
         "data": data.source,
+        "data_digest": data.digest(),
     }
     if source is not None:
         src_labels = golden.labels(source_predictions(cfg, source, data.x_test))
