@@ -178,12 +178,14 @@ def _cast_float(t: FixedType, x: np.ndarray, src: FixedType, out: np.ndarray, no
         np.copyto(f, values[start:end], casting="unsafe")
         f *= scale
         round_(f, out=f)
-        if f.max() > hi:
+        if f.max() > hi:  # a bound no value passes needs no pass (the common case above)
             count += np.count_nonzero(f > hi)
-        if not nonnegative and f.min() < lo:
+            np.minimum(f, hi_v[: end - start], out=f)
+        if nonnegative:
+            np.maximum(f, lo_v[: end - start], out=f)
+        elif f.min() < lo:
             count += np.count_nonzero(f < lo)
-        np.minimum(f, hi_v[: end - start], out=f)
-        np.maximum(f, lo_v[: end - start], out=f)
+            np.maximum(f, lo_v[: end - start], out=f)
         np.copyto(codes[start:end], f, casting="unsafe")
     return int(count)
 
