@@ -67,9 +67,11 @@ def write_project(path: Path, spec: HardwareSpec, images: int = 200, seed: int =
 
 
 def _edit_weight(project: Path, key: str, index: tuple[int, ...], delta: int) -> None:
+    """One code moved by ``delta``, wrapped into tiny_spec's 4-bit weight type [-8, 7] (a code outside its
+    type is refused when the spec loads: tests/verify/test_derive.py)."""
     with np.load(project / "weights.npz") as npz:
         arrays = {k: npz[k].copy() for k in npz.files}
-    arrays[key][index] += delta
+    arrays[key][index] = (arrays[key][index] + delta + 8) % 16 - 8
     with zipfile.ZipFile(project / "weights.npz", "w") as zf:
         for k, a in arrays.items():
             buf = io.BytesIO()
