@@ -70,7 +70,7 @@ bench-smoke:
 	@set -e; start=$$(date +%s); s="$$HLSGEN_SMOKE_OUT"; r="$$s/results"; rm -rf "$$r"; \
 	step() { echo "bench-smoke: $$*"; "$$@"; }; \
 	step $(PY) bench/bench_build.py --smoke --output "$$s/smoke_cnn" --results "$$r"; \
-	step $(PY) bench/bench_golden.py "$$s/smoke_cnn" --smoke --results "$$r"; \
+	step $(PY) bench/bench_golden.py "$$s/smoke_cnn" --config "$$s/smoke.yaml" --smoke --results "$$r"; \
 	step $(PY) bench/bench_rtl.py "$$s/smoke_cnn" --smoke --results "$$r"; \
 	step $(PY) bench/bench_import.py --smoke --output "$$s/import" --results "$$r"; \
 	step $(PY) bench/bench_search.py --smoke --out "$$s/search" --results "$$r"; \

@@ -104,6 +104,9 @@ def hls4ml_check(project: Path, spec: HardwareSpec, x: np.ndarray, gold_output: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
+    parser.add_argument("--config", type=Path, default=Path("configs/mnist.yaml"),
+                        help="the config the project was built from (its QKeras model is built from it and the "
+                        "trained weights read in; default configs/mnist.yaml)")
     parser.add_argument("--images", type=int, default=None, help="first N test images (default: all)")
     parser.add_argument("--repeat", type=int, default=10)
     add_arguments(parser)
@@ -116,9 +119,10 @@ def main() -> None:
     data = load_mnist(data_path())
     x, y = data.x_test[: args.images], data.y_test[: args.images]
     codes = input_codes(spec.input_t, x)
+    from hlsgen.config import load_config
     from hlsgen.train import load_trained
 
-    qat, _ = load_trained(args.project / "train")
+    qat, _ = load_trained(args.project / "train", load_config(args.config))
     x_float = to_float(x)
     batches = sorted({min(b, len(x)) for b in BATCHES})
     for b in batches:  # warm-up: tracing each batch size's graph is not part of the comparison

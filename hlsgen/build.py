@@ -67,15 +67,13 @@ def step_data(state: BuildState) -> BuildState:
 
 def step_train(state: BuildState) -> BuildState:
     """Train (QKeras QAT), or reuse ``<target>/train`` when it holds this config's training on this data."""
-    from hlsgen.train.cache import QKERAS_LABELS, cached_training
+    from hlsgen.train import cache
 
-    cached = state.target / "train"
-    if cached_training(cached, state.cfg, state.epochs, state.data):
-        print(f"build: reusing the trained model in {cached} (same config, epochs and data)")
-        shutil.copytree(cached, state.work / "train")
-        codes = HardwareSpec.load(state.work / "train").codes()
-        labels = np.loadtxt(state.work / "train" / QKERAS_LABELS, dtype=np.int64, ndmin=1)
-        return replace(state, codes=codes, qkeras_labels=labels)
+    cached = cache.load(state.target / "train", state.cfg, state.epochs, state.data)
+    if cached is not None:
+        print(f"build: reusing the trained model in {cached.directory} (same config, epochs and data)")
+        shutil.copytree(cached.directory, state.work / "train")
+        return replace(state, codes=cached.codes(), qkeras_labels=cached.qkeras_labels())
     from hlsgen.train import format_metrics, train_models, write_training  # TensorFlow: slow
 
     result = train_models(state.cfg, state.data, epochs=state.epochs, verbose=state.verbose)

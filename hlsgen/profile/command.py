@@ -31,9 +31,8 @@ from hlsgen.profile.ranges import (
     variant,
     write_config,
 )
-from hlsgen.spec import HardwareSpec
 from hlsgen.spec.lower import build_spec
-from hlsgen.train.cache import cached_training
+from hlsgen.train import cache
 
 UNIFORM_LABELS = {False: "ap_fixed<8,I> everywhere, hls4ml-style (TRN, WRAP, 8-bit accumulators)",
                   True: "ap_fixed<8,I,RND_CONV,SAT> for all data, exact accumulators"}
@@ -50,14 +49,13 @@ def _check_apply(apply: Path | None, force: bool) -> None:
 
 def _models(cfg: Config, data, epochs: int | None):
     """(float model, spec of the hardware as configured, where it came from, cached metrics or None)."""
-    from hlsgen.train import load_trained, train_float
+    from hlsgen.train import train_float
     from hlsgen.train.codes import ptq_codes
 
     train_dir = Path(cfg.output_dir) / "train"
-    if cached_training(train_dir, cfg, epochs or cfg.train.epochs, data):
-        _, float_model = load_trained(train_dir)
-        metrics = json.loads((train_dir / "metrics.json").read_text())
-        return float_model, HardwareSpec.load(train_dir), f"the QAT model in {train_dir}", metrics
+    cached = cache.load(train_dir, cfg, epochs or cfg.train.epochs, data)
+    if cached is not None:
+        return cached.models()[1], cached.spec(), f"the QAT model in {train_dir}", cached.metrics
     start = time.perf_counter()
     print(f"profile: no matching training in {train_dir}; training the float model "
           f"({epochs or cfg.train.epochs} epochs)", flush=True)

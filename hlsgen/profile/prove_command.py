@@ -43,16 +43,16 @@ def _project_inputs(project: Path) -> tuple[HardwareSpec, np.ndarray | None]:
 def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
     from hlsgen.config import load_config
     from hlsgen.data import input_codes, load_for
-    from hlsgen.spec.lower import build_spec
-    from hlsgen.train.cache import cached_training
+    from hlsgen.train import cache
 
     cfg = load_config(path)
     train = Path(cfg.output_dir) / "train"
     data = load_for(cfg.data.path, cfg.input_shape)
-    if not cached_training(train, cfg, cfg.train.epochs, data):
+    cached = cache.load(train, cfg, cfg.train.epochs, data)
+    if cached is None:
         raise UsageError(f"{path}: no training of this config on this data in {train}; run 'hlsgen build {path}' "
                          "(or 'hlsgen train') first, or prove a built project directory")
-    spec = build_spec(cfg, HardwareSpec.load(train).codes())
+    spec = cached.spec()
     return spec, input_codes(spec.input_t, data.x_test)
 
 

@@ -46,7 +46,7 @@ from hlsgen.profile.search_greedy import (
     weight_bits,
 )
 from hlsgen.synth.estimate import estimate
-from hlsgen.train.cache import cached_training
+from hlsgen.train import cache
 
 PROFILE_IMAGES = 2000  # training images for the result ranges, as ``hlsgen profile`` (its default)
 
@@ -140,12 +140,13 @@ def search_space(cfg: Config, float_model, weights, x_train: np.ndarray) -> Sear
 
 def _float_model(cfg: Config, data: Mnist):
     """The config's cached float model (``<output_dir>/train`` when it matches the config), else trained."""
-    from hlsgen.train import load_trained, train_float
+    from hlsgen.train import train_float
 
     train_dir = Path(cfg.output_dir) / "train"
-    if cached_training(train_dir, cfg, cfg.train.epochs, data):
+    cached = cache.load(train_dir, cfg, cfg.train.epochs, data)
+    if cached is not None:
         print(f"search: float model from {train_dir}", flush=True)
-        return load_trained(train_dir)[1]
+        return cached.models()[1]
     start = time.perf_counter()
     print(f"search: no matching training in {train_dir}; training the float model ({cfg.train.epochs} epochs)",
           flush=True)

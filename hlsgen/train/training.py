@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from hlsgen.keras_compat import keras, tf  # before QKeras, which imports TensorFlow
 from qkeras import QActivation, QConv2D, QDense
-from qkeras.utils import load_qmodel
 
 from hlsgen import golden
 from hlsgen.config import Config
 from hlsgen.data import Mnist, input_codes, load_for, to_float
+from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
 from hlsgen.outdir import atomic_output_dir, check_replaceable
@@ -32,7 +32,6 @@ from hlsgen.train.cache import QKERAS_LABELS
 from hlsgen.train.codes import export_spec, given_weights, ptq_codes, set_given_weights
 from hlsgen.train.ptq import PtqEvaluator
 from hlsgen.train.quantizers import (
-    CUSTOM_OBJECTS,
     QuantizerMismatchWarning,
     make_quantizer,
     quantized_outputs,
@@ -354,12 +353,21 @@ def save_model(model: keras.Model, path: Path) -> None:
         model.save(path, include_optimizer=False)
 
 
-def load_trained(directory: str | Path) -> tuple[keras.Model, keras.Model]:
+def load_trained(directory: str | Path, cfg: Config) -> tuple[keras.Model, keras.Model]:
     """``(qat_model, float_model)`` from a ``train/`` directory written by :func:`train_command` (or its
-    parent output directory)."""
+    parent output directory): both built by hlsgen from ``cfg``, their weights read from ``qat_model.h5`` /
+    ``float_model.h5``. Only the weight arrays of those files are read (Keras' ``load_weights``): a model
+    configuration stored in them, which a Keras loader would deserialize (a Lambda layer's code, a custom
+    object), is never looked at."""
     directory = Path(directory)
     if not (directory / "qat_model.h5").exists() and (directory / "train" / "qat_model.h5").exists():
         directory = directory / "train"
-    qat = load_qmodel(str(directory / "qat_model.h5"), custom_objects=dict(CUSTOM_OBJECTS), compile=False)
-    flt = keras.models.load_model(str(directory / "float_model.h5"), compile=False)
+    qat, flt = build_qkeras_model(cfg), build_float_model(cfg)
+    for model, name in ((qat, "qat_model.h5"), (flt, "float_model.h5")):
+        try:
+            model.load_weights(str(directory / name))
+        except (OSError, ValueError, KeyError) as err:
+            raise HlsgenError(f"{directory / name}: not the weights of this config's model "
+                              f"({str(err).splitlines()[0][:120] if str(err) else type(err).__name__}); "
+                              "train again (remove the train folder)") from None
     return qat, flt

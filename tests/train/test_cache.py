@@ -10,7 +10,7 @@ from specs import REFERENCE
 
 from hlsgen.config import config_from_dict
 from hlsgen.data import Mnist
-from hlsgen.train.cache import QKERAS_LABELS, cached_training
+from hlsgen.train.cache import QKERAS_LABELS, load
 
 
 def data(seed: int = 0, shift: int = 0) -> Mnist:
@@ -20,7 +20,7 @@ def data(seed: int = 0, shift: int = 0) -> Mnist:
 
 
 def train_dir(tmp_path, cfg, epochs: int, d: Mnist):
-    for name in ("spec.json", "qat_model.h5", QKERAS_LABELS):
+    for name in ("spec.json", "weights.npz", "qat_model.h5", "float_model.h5", QKERAS_LABELS):
         (tmp_path / name).write_text("x")
     (tmp_path / "metrics.json").write_text(json.dumps({"training_digest": cfg.training_digest(), "epochs": epochs,
                                                        "data_digest": d.digest()}))
@@ -30,18 +30,18 @@ def train_dir(tmp_path, cfg, epochs: int, d: Mnist):
 def test_same_config_epochs_and_data_are_reused(tmp_path):
     cfg = config_from_dict(REFERENCE)
     path = train_dir(tmp_path, cfg, 12, data())
-    assert cached_training(path, cfg, 12, data())
-    assert not cached_training(path, cfg, 11, data())
+    assert load(path, cfg, 12, data()) is not None
+    assert load(path, cfg, 11, data()) is None
 
 
 def test_other_labels_or_images_are_not(tmp_path):
     cfg = config_from_dict(REFERENCE)
     path = train_dir(tmp_path, cfg, 12, data())
-    assert not cached_training(path, cfg, 12, data(shift=1))  # every label + 1
+    assert load(path, cfg, 12, data(shift=1)) is None  # every label + 1
     changed = data()
     changed.y_train[3] = (changed.y_train[3] + 1) % 10  # one label
-    assert not cached_training(path, cfg, 12, changed)
-    assert not cached_training(path, cfg, 12, data(seed=1))  # other images
+    assert load(path, cfg, 12, changed) is None
+    assert load(path, cfg, 12, data(seed=1)) is None  # other images
 
 
 def test_a_training_without_a_data_digest_is_not_reused(tmp_path):
@@ -51,4 +51,4 @@ def test_a_training_without_a_data_digest_is_not_reused(tmp_path):
     metrics = json.loads((path / "metrics.json").read_text())
     del metrics["data_digest"]
     (path / "metrics.json").write_text(json.dumps(metrics))
-    assert not cached_training(path, cfg, 12, data())
+    assert load(path, cfg, 12, data()) is None

@@ -166,7 +166,7 @@ def test_negative_integer_types_save_and_load(tmp_path):
     qat, flt = build_qkeras_model(cfg), build_float_model(cfg)
     save_model(qat, tmp_path / "qat_model.h5")
     save_model(flt, tmp_path / "float_model.h5")
-    qat2, flt2 = load_trained(tmp_path)
+    qat2, flt2 = load_trained(tmp_path, cfg)
     x = np.random.default_rng(1).integers(0, 256, (8, 28, 28, 1)) / 256.0
     np.testing.assert_array_equal(qat.predict(x, verbose=0), qat2.predict(x, verbose=0))
     np.testing.assert_array_equal(flt.predict(x, verbose=0), flt2.predict(x, verbose=0))
@@ -243,7 +243,7 @@ def test_train_command_writes_train_dir(mnist, tmp_path, capsys):
     from hlsgen.spec import HardwareSpec
     from hlsgen.train.codes import export_codes
 
-    qat, _ = load_trained(out)
+    qat, _ = load_trained(out, cfg)
     spec = HardwareSpec.load(train)
     for name, (w, b) in export_codes(cfg, qat).items():
         np.testing.assert_array_equal(spec.stage(name).weight_codes, w)
