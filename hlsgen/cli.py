@@ -265,16 +265,9 @@ def _cmd_prove(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from hlsgen.errors import UsageError
     from hlsgen.profile.search import parse_bits, search_command
 
-    _positive("--workers", args.workers)
-    _positive("--test-images", args.test_images)
-    _output_path(args.output)
-    if not 0.0 <= args.max_drop <= 100.0:
-        raise UsageError(f"--max-drop: percentage points from 0 to 100 expected, got {args.max_drop}")
-    if args.qat_epochs < 0:
-        raise UsageError(f"--qat-epochs: must be >= 0, got {args.qat_epochs}")
+    _output_path(args.output)  # search_command checks its other arguments itself
     search_command(args.config, max_drop=args.max_drop, bits=parse_bits(args.bits), workers=args.workers,
                    scheduler=args.scheduler, output=args.output, force=args.force, qat_epochs=args.qat_epochs,
                    test_images=args.test_images)
