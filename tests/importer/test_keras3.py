@@ -91,7 +91,12 @@ def _quantized(config):
                              "registered_name": None})
 
 
+def _spaced_name(config):
+    config["config"]["layers"][4]["config"]["name"] = "fc 1"  # Keras 3 allows it; TensorFlow's Keras 2 cannot
+
+
 @pytest.mark.parametrize(("case", "match"), [
+    ("spaced_name", r"layer 4 \(Dense\): name 'fc 1' is not a name hlsgen's Keras can build"),
     ("swapped", r"m\.keras: model\.weights\.h5: the weights do not match the architecture \(layer 'fc1' \(Dense\): "
                 r"layers/dense holds the weights of layer 'fc2'\)"),
     ("custom_model", r"a custom object 'NestedDenseModel' \(defined in the user's script, module __main__\)"),
@@ -102,7 +107,8 @@ def test_keras3_files_refused(case, match, tmp_path):
     if case == "swapped":
         path = _swap_names(tmp_path)
     else:
-        edit = {"custom_model": _custom_model, "custom_function": _custom_function, "quantized": _quantized}[case]
+        edit = {"custom_model": _custom_model, "custom_function": _custom_function, "quantized": _quantized,
+                "spaced_name": _spaced_name}[case]
         path = write_keras(tmp_path / "m.keras", _layers("Sequential"), "Sequential", edit=edit)
     with pytest.raises(HlsgenError, match=match) as info:
         load_model_file(path)

@@ -12,6 +12,7 @@ inbound nodes ``[[["prev", 0, 0, {}]]]``, inputs ``batch_input_shape``), and Ker
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from hlsgen.train.modelfile.layerspec import SUPPORTED, LayerSpec, layer_spec
 from hlsgen.train.modelfile.scan import fail, scan
 
 MAX_LAYERS = 1000
+_LAYER_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.-]{0,255}\Z")  # TensorFlow's root name scopes (Keras 2)
 _MODELS = ("Sequential", "Functional", "Model")
 _CHAIN = "the model is not a simple chain (a layer used twice, or an input that is not the previous layer's output)"
 
@@ -50,9 +52,9 @@ def _entry(raw: Any, index: int, where: str) -> _Entry:
         raise fail(where, f"layer {index} of the architecture is not a {{class_name, config}} object")
     cls, cfg = raw["class_name"], raw["config"]
     name = cfg.get("name", raw.get("name"))
-    if not isinstance(name, str) or not 1 <= len(name) <= 256 or "/" in name or not name.isprintable():
-        raise fail(where, f"layer {index} ({cls[:80]}): name {str(name)[:80]!r} is not a layer name (1 to 256 "
-                          "printable characters, no '/')")
+    if not isinstance(name, str) or not _LAYER_NAME.match(name):
+        raise fail(where, f"layer {index} ({cls[:80]}): name {str(name)[:80]!r} is not a name hlsgen's Keras can "
+                          "build (1 to 256 of A-Z a-z 0-9 _ . -, not starting with _ or -)")
     return _Entry(cls, name, cfg, raw)
 
 
