@@ -195,7 +195,7 @@ def _tiny(root: Path) -> Path:
     return path
 
 
-RUN = dict(max_drop=2.0, qat_epochs=1, test_images=500, confirm_candidates=3, force=True)
+RUN = dict(max_drop=5.0, qat_epochs=1, test_images=500, confirm_candidates=3, force=True)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def test_search_writes_a_smaller_valid_config(tiny):
     assert {"reference", "best", "candidates", "evaluations", "seconds"} <= set(result)
     ref, best = result["reference"], result["best"]
     assert best["weight_bits"] < ref["weight_bits"]
-    assert best["accuracy"] >= ref["accuracy"] - 0.02 - 1e-12           # within 2 points (QAT basis)
+    assert best["accuracy"] >= ref["accuracy"] - 0.05 - 1e-12           # within 5 points (QAT basis)
     assert result["chosen_by"] == "qat" and best["qat_accuracy"] == best["accuracy"]
     cfg = load_config(out / "best.yaml")                                 # hlsgen check-clean
     assert str(cfg.output_dir).endswith("_search")
