@@ -210,7 +210,7 @@ def test_architecture_json_limits(tmp_path):
     cases = {
         "layers": ({**config, "config": {**config["config"], "layers": config["config"]["layers"][:1] + [
             {"class_name": "Dense", "config": {"name": f"d{i}", "units": 1}} for i in range(12_000)]}},
-            "the architecture has 12,001 layers; the limit is 1,000"),
+            "the architecture has 12,001 layers; the limit is 256"),
         "elements": ({**config, "padding": [0] * 300_000}, "holds over 200,000 values"),
         "depth": ({**config, "padding": json.loads("[" * 200 + "]" * 200)}, "nests deeper than 64 levels"),
     }

@@ -20,7 +20,7 @@ from hlsgen.config.schema import MAX_DIM
 from hlsgen.train.modelfile.layerspec import SUPPORTED, LayerSpec, layer_spec
 from hlsgen.train.modelfile.scan import fail, scan
 
-MAX_LAYERS = 1000
+MAX_LAYERS = 256  # hls4ml projects of hlsgen have a few; Keras 2 builds a 1,000-layer chain into a RecursionError
 _LAYER_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.-]{0,255}\Z")  # TensorFlow's root name scopes (Keras 2)
 _MODELS = ("Sequential", "Functional", "Model")
 _CHAIN = "the model is not a simple chain (a layer used twice, or an input that is not the previous layer's output)"
