@@ -78,7 +78,7 @@ def main() -> None:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     if args.smoke:  # the models, imports and builds all read $HLSGEN_DATA
-        os.environ["HLSGEN_DATA"] = str(smoke_data(out).resolve())
+        os.environ["HLSGEN_DATA"] = str(smoke_data(out.parent).resolve())
         cases = [("qkeras", 256, 1, 64, [0]), ("float", 255, 1, 128, [1])]
     else:
         data_path()

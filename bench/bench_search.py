@@ -36,7 +36,8 @@ def main() -> int:
     os.chdir(ROOT)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.smoke:
-        args.config, args.workers, args.qat_epochs = str(smoke_config(Path(args.out))), [1], 1
+        # the smoke config of OUT's parent folder (make bench-smoke: bench_build.py's, whose training it reuses)
+        args.config, args.workers, args.qat_epochs = str(smoke_config(Path(args.out).parent)), [1], 1
     else:
         data_path()
     run = Run("search", args)

@@ -24,6 +24,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -163,11 +164,16 @@ def smoke_data(work: Path) -> Path:
 
 
 def smoke_config(work: Path) -> Path:
-    """``bench/smoke.yaml`` (a tiny network, one epoch) reading :func:`smoke_data`, as ``work/smoke.yaml``."""
+    """``bench/smoke.yaml`` (a tiny network, one epoch) reading :func:`smoke_data`, as ``work/smoke.yaml``; its
+    project is ``work/smoke_cnn``."""
     path = work / "smoke.yaml"
     data = smoke_data(work).resolve()
-    text = SMOKE_CONFIG.read_text().replace("path: null", f"path: {json.dumps(str(data))}", 1)
-    if text == SMOKE_CONFIG.read_text():
-        raise SystemExit(f"bench: error: {SMOKE_CONFIG}: no 'path: null' for the smoke data")
+    source = SMOKE_CONFIG.read_text()
+    # output_dir: where bench_build.py --smoke builds it (work/smoke_cnn): later builds of the same config
+    # (bench_search, compare_builds.sh) find its training there and reuse it
+    text = re.sub(r"(?m)^output_dir: .*$", f"output_dir: {json.dumps(str((work / 'smoke_cnn').resolve()))}",
+                  source.replace("path: null", f"path: {json.dumps(str(data))}", 1))
+    if "path: null" in text or "output_dir: build/" in text:
+        raise SystemExit(f"bench: error: {SMOKE_CONFIG}: expected 'path: null' and an output_dir line")
     path.write_text(text)
     return path

@@ -204,7 +204,7 @@ def render(results: Path, allow_smoke: bool = False) -> str:
             parts.append("**Smoke run (make bench-smoke): a tiny network on a tiny subset; these figures only "
                          "prove the script runs.**")
         try:
-            parts += [provenance(doc), "", renderer(doc)]
+            parts += [provenance(doc), renderer(doc)]
         except ResultError as err:
             raise ResultError(f"{path}: {err}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as err:
