@@ -359,3 +359,24 @@ def test_cli_bits_message_is_the_importers(bits, tmp_path, capsys):
 
     assert cli.main(["import", str(tmp_path / "m.h5"), "--bits", bits, "--output", str(tmp_path / "x.yaml")]) == 2
     assert capsys.readouterr().err == f"hlsgen: error: --bits: a width from 2 to 16 is expected, got {bits}\n"
+
+
+def test_compressed_weights_are_bounded_before_they_are_read(tmp_path):
+    """An .h5 of 9 dense layers of 4096 x 4096 zeros, gzip-compressed (a few MB on disk, 604 MB as float32):
+    refused from the architecture's shapes, no array read."""
+    L = keras.layers  # noqa: N806
+    layers = [keras.Input((4096,))] + [L.Dense(4096, use_bias=False, name=f"d{i}", kernel_initializer="zeros")
+                                       for i in range(9)]
+    model = keras.Sequential(layers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / "zeros.h5")
+    with h5py.File(tmp_path / "zeros.h5", "r+") as f:  # recompress every kernel: the file shrinks to a few MB
+        for i in range(9):
+            group = f[f"model_weights/d{i}/d{i}"]
+            del group["kernel:0"]
+            group.create_dataset("kernel:0", (4096, 4096), "float32", compression="gzip", fillvalue=0)
+    before = _peak_mb()
+    _refused(tmp_path, tmp_path / "zeros.h5", match=r"the architecture's weights take 603,979,776 bytes as float32; "
+                                                    r"the limit is 536,870,912")
+    assert _peak_mb() - before < 200, f"peak memory grew by {_peak_mb() - before:.0f} MB"

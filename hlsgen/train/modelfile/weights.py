@@ -16,11 +16,14 @@ Layouts:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hlsgen.train.modelfile.arch import Architecture
 from hlsgen.train.modelfile.layerspec import LayerSpec
 from hlsgen.train.modelfile.scan import fail
+from hlsgen.train.modelfile.source import MAX_WEIGHTS_BYTES
 
 #: Keras' ``to_snake_case`` of each class hlsgen reads (the keys of the .keras weights layout).
 SNAKE = {"InputLayer": "input_layer", "Conv2D": "conv2d", "QConv2D": "q_conv2d", "Dense": "dense", "QDense": "q_dense",
@@ -157,6 +160,10 @@ def read_weights(h5file, arch: Architecture, where: str, whole_model: bool) -> d
         lie outside the file: one line starting with ``where`` (the weights file) and naming the layer.
     """
     specs = {spec.name: spec for spec in arch.layers}
+    total = 4 * sum(math.prod(shape) for spec in arch.layers for _, shape in spec.weights)
+    if total > MAX_WEIGHTS_BYTES:  # compressed datasets could inflate to this: refused before any is read
+        raise fail(where, f"the architecture's weights take {total:,} bytes as float32; the limit is "
+                          f"{MAX_WEIGHTS_BYTES:,}")
     try:
         root = _get(h5file, "model_weights", where) if whole_model else h5file
         if root is None:
