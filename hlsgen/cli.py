@@ -147,8 +147,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    _positive("--bits", args.bits)
-    _positive("--images", args.images)
+    from hlsgen.importer.options import check_options
+
+    check_options(args.bits, args.images, args.input_scale)
     from hlsgen.importer import import_command  # TensorFlow: slow
 
     import_command(args.model, args.output, args.weights, args.bits, args.images, args.input_scale, args.force)

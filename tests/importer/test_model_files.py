@@ -351,8 +351,6 @@ def test_an_unwritable_output_is_one_line(data_env, tmp_path):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="hlsgen/cli.py (the lead's file) checks --bits with _positive ('>= 1') before "
-                   "import_command's rule; the fix: call hlsgen.importer.options.check_options there instead")
 @pytest.mark.parametrize("bits", ["0", "-1"])
 def test_cli_bits_message_is_the_importers(bits, tmp_path, capsys):
     from hlsgen import cli
