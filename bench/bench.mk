@@ -68,7 +68,7 @@ bench-docs:
 bench-smoke:
 	@$(bench_check_paths)
 	@set -e; start=$$(date +%s); s="$$HLSGEN_SMOKE_OUT"; r="$$s/results"; rm -rf "$$r"; \
-	step() { echo "bench-smoke: $$*"; "$$@"; }; \
+	step() { t=$$(date +%s); echo "bench-smoke: $$*"; "$$@"; echo "bench-smoke: $$(( $$(date +%s) - t )) s"; }; \
 	step $(PY) bench/bench_build.py --smoke --output "$$s/smoke_cnn" --results "$$r"; \
 	step $(PY) bench/bench_golden.py "$$s/smoke_cnn" --config "$$s/smoke.yaml" --smoke --results "$$r"; \
 	step $(PY) bench/bench_rtl.py "$$s/smoke_cnn" --smoke --results "$$r"; \
