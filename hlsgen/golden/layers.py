@@ -32,7 +32,7 @@ from hlsgen.spec import Stage, StageKind
 _EXACT = 2.0**53
 _CHUNK = 1 << 22  # elements per block in the per-product rounding path
 _ROW_KERNEL_VALUES = 1 << 16  # largest band matrix (256 KB as float32) a convolution uses
-_BAND_OUTPUTS = 16  # output values per row of a convolution band (8 to 28 take about as long, AVX2)
+_BAND_OUTPUTS = 8  # output values per row of a convolution band (AVX2, reference conv1: 8 beat 4 and 16)
 _CONV_ROWS_VALUES = 1 << 17  # gathered kernel rows per group of images in a convolution (512 KB as float32)
 _CAST_VALUES = 1 << 16  # values per pass of a float cast (256 KB as float32: its passes stay in cache)
 
