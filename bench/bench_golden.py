@@ -16,6 +16,7 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -26,7 +27,7 @@ from benchlib import Run, add_arguments, data_path  # noqa: E402
 from hlsgen import golden  # noqa: E402
 from hlsgen.data import input_codes, load_mnist, to_float  # noqa: E402
 from hlsgen.golden import layers as nnet  # noqa: E402
-from hlsgen.spec import HardwareSpec  # noqa: E402
+from hlsgen.spec import HardwareSpec, HlsSettings  # noqa: E402
 
 BATCHES = (32, 256, 1000, 10_000)  # 32: Keras' default, what `model.predict(x)` uses
 
@@ -59,7 +60,7 @@ def stage_seconds(spec: HardwareSpec, codes: np.ndarray, repeat: int) -> dict[st
     return best_seconds
 
 
-def round_robin(repeat: int, calls: dict[str, callable]) -> tuple[dict[str, dict], dict[str, object]]:
+def round_robin(repeat: int, calls: dict[str, Callable[[], object]]) -> tuple[dict[str, dict], dict[str, object]]:
     """Each of ``calls`` run ``repeat`` times in turn; ``({name: {best_s, median_s, runs_s}}, {name: last
     result})``."""
     times: dict[str, list[float]] = {name: [] for name in calls}
@@ -73,21 +74,11 @@ def round_robin(repeat: int, calls: dict[str, callable]) -> tuple[dict[str, dict
                     "runs_s": [round(v, 4) for v in t]} for name, t in times.items()}, results)
 
 
-def hls4ml_check(project: Path, spec: HardwareSpec, x: np.ndarray, gold_output: np.ndarray) -> dict:
-    """Compile the project's hls4ml model (its C++ via ctypes), predict ``x`` once, and count the images
-    whose values equal the golden model's."""
-    import yaml
-
+def hls4ml_check(spec: HardwareSpec, settings: HlsSettings, x: np.ndarray, gold_output: np.ndarray) -> dict:
+    """Convert the spec with hls4ml (the project's HLS settings) and compile its C++ (via ctypes), predict
+    ``x`` once, and count the images whose values equal the golden model's."""
     from hlsgen.hls import convert
-    from hlsgen.spec import HlsSettings
 
-    # train/config.yaml is the resolved config the project was built from; its hls section as the settings
-    hls = yaml.safe_load((project / "train" / "config.yaml").read_text())["hls"]
-    reuse = hls.get("reuse_factor") or {}
-    settings = HlsSettings(part=hls["part"], clock_period=float(hls["clock_period"]), io_type=hls["io_type"],
-                           strategy=hls["strategy"], backend=hls["backend"],
-                           reuse_factor={s.name: int(reuse.get(s.name, reuse.get("default", 1)))
-                                         for s in spec.stages if s.kind in ("conv2d", "dense")})
     with tempfile.TemporaryDirectory() as tmp:
         hls_model = convert.convert(spec, settings, Path(tmp) / "prj")
         start = time.perf_counter()
@@ -120,9 +111,11 @@ def main() -> None:
     x, y = data.x_test[: args.images], data.y_test[: args.images]
     codes = input_codes(spec.input_t, x)
     from hlsgen.config import load_config
+    from hlsgen.spec.lower import hls_settings
     from hlsgen.train import load_trained
 
-    qat, _ = load_trained(args.project / "train", load_config(args.config))
+    cfg = load_config(args.config)
+    qat, _ = load_trained(args.project / "train", cfg)
     x_float = to_float(x)
     batches = sorted({min(b, len(x)) for b in BATCHES})
     for b in batches:  # warm-up: tracing each batch size's graph is not part of the comparison
@@ -150,7 +143,7 @@ def main() -> None:
     figures["goal"] = {"default_batch_10x": figures["ratio"]["default_batch_best"] >= 10,
                        "faster_than_best_batch": figures["ratio"]["best_batch_best"] > 1}
     figures["stages_ms"] = {k: round(1000 * v, 1) for k, v in stage_seconds(spec, codes, args.repeat).items()}
-    figures["hls4ml"] = hls4ml_check(args.project, spec, x, gold.output)
+    figures["hls4ml"] = hls4ml_check(spec, hls_settings(cfg), x, gold.output)
     run.write(figures)
 
     print(f"images: {len(x)}, best and median of {args.repeat} calls each, round-robin; hls4ml once")
