@@ -119,10 +119,11 @@ class Run:
         self.name, self.smoke, self.results = name, bool(args.smoke), Path(args.results)
         self.start, self.load_before = time.perf_counter(), list(os.getloadavg())
         self.command = shlex.join(["python", os.path.relpath(sys.argv[0], Path.cwd()), *sys.argv[1:]])
+        self.source = source_state()  # the code that runs is the code of the start
 
     def write(self, figures: dict) -> Path:
         """Write ``<results>/<name>.json`` (replacing it) and return its path."""
-        commit, dirty = source_state()
+        commit, dirty = self.source
         doc = {"benchmark": self.name, "mode": "smoke" if self.smoke else "full", "command": self.command,
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                "commit": commit, "dirty": dirty, "machine": machine(), "versions": versions(),
