@@ -131,4 +131,4 @@ clean:
 	rm -rf build .pytest_cache .hlsgen-last-build
 
 # make bench / make bench-smoke (bench/bench.mk, docs/benchmarks.md)
-include bench/bench.mk
+include $(dir $(abspath $(lastword $(filter %Makefile,$(MAKEFILE_LIST)))))bench/bench.mk
