@@ -157,3 +157,22 @@ def emit_test_project(directory: Path, spec: HardwareSpec, codes: np.ndarray, la
     normalize_project(spec, directory, directory)
     seal_project(spec, directory, len(codes))
     return directory
+
+
+def tiny_search_config(root: Path, n_train: int, n_test: int, units: int, epochs: int) -> Path:
+    """The reference network with ``units`` in fc1, trained ``epochs`` epochs (batch 64) on the first ``n_train``
+    and ``n_test`` images, written as ``root/tiny.yaml`` (its data and output inside ``root``): the search tests'
+    config."""
+    import copy
+
+    import yaml
+
+    mnist_subset(root / "mnist.npz", n_train, n_test)
+    raw = copy.deepcopy(REFERENCE)
+    raw["model"]["layers"][3]["units"] = units
+    raw["train"] = {"epochs": epochs, "batch_size": 64, "optimizer": "adadelta", "learning_rate": 1.0}
+    raw["data"]["path"] = str(root / "mnist.npz")
+    raw["output_dir"] = str(root / "build" / "tiny")
+    path = root / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from specs import REFERENCE, mnist_subset
+from specs import REFERENCE, tiny_search_config
 
 from hlsgen.config import config_from_dict, load_config
 from hlsgen.errors import UsageError
@@ -184,15 +184,7 @@ def test_refuses_foreign_output_and_bad_bits(tmp_path):
 # ------------------------------------------------------------------------------ end to end (tiny network)
 
 def _tiny(root: Path) -> Path:
-    mnist_subset(root / "mnist.npz", 2000, 500)
-    raw = copy.deepcopy(REFERENCE)
-    raw["model"]["layers"][3]["units"] = 16
-    raw["train"] = {"epochs": 12, "batch_size": 64, "optimizer": "adadelta", "learning_rate": 1.0}
-    raw["data"]["path"] = str(root / "mnist.npz")
-    raw["output_dir"] = str(root / "build" / "tiny")
-    path = root / "tiny.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return tiny_search_config(root, 2000, 500, units=16, epochs=12)
 
 
 RUN = dict(max_drop=5.0, qat_epochs=1, test_images=500, confirm_candidates=3, force=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from specs import REFERENCE, mnist_subset
+from specs import REFERENCE, mnist_subset, tiny_search_config
 
 from hlsgen.cli import main
 from hlsgen.errors import UsageError
@@ -291,15 +291,7 @@ def test_dask_logs_nothing_while_the_search_uses_it():
 # ------------------------------------------------------------------------------ Ctrl-C (a real SIGINT)
 
 def _tiny(root: Path) -> Path:
-    mnist_subset(root / "mnist.npz", 600, 300)
-    raw = copy.deepcopy(REFERENCE)
-    raw["model"]["layers"][3]["units"] = 8
-    raw["train"] = {"epochs": 1, "batch_size": 64, "optimizer": "adadelta", "learning_rate": 1.0}
-    raw["data"]["path"] = str(root / "mnist.npz")
-    raw["output_dir"] = str(root / "build" / "tiny")
-    path = root / "tiny.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return tiny_search_config(root, 600, 300, units=8, epochs=1)
 
 
 @pytest.mark.slow
