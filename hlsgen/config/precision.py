@@ -94,7 +94,7 @@ def parse_precision(prec_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]
             derived = accum is None
             if derived:
                 accum = _derived(f"{where}.accum", f"input {current}, weight {weight}, bias {bias}, "
-                                 f"{fan_in(layer)} products", derive_accum, current, weight, bias, fan_in(layer))
+                                 f"{layer.fan_in} products", derive_accum, current, weight, bias, layer.fan_in)
             lp = LayerPrecision(input=current, result=given.get("result", default["result"]), weight=weight,
                                 bias=bias, accum=accum, accum_derived=derived)
         precision[layer.name] = lp
@@ -125,14 +125,6 @@ def _derived(where: str, detail: str, derive, *args) -> FixedType:
         raise ConfigError(f"{where}: the derived accumulator (every sum exact) would be wider than the "
                           f"{MAX_WIDTH} bits supported ({detail}); narrow the input type (the previous "
                           "layer's result) or the weight or bias type, or give accum") from None
-
-
-def fan_in(layer: LayerConfig) -> int:
-    """Products summed into one output of a Conv2D/Dense layer."""
-    if layer.type == "Dense":
-        return layer.input_shape[-1]
-    kh, kw = layer.args["kernel_size"]
-    return kh * kw * layer.input_shape[-1]
 
 
 def derive_accum(input_t: FixedType, weight_t: FixedType, bias_t: FixedType, n: int) -> FixedType:

@@ -46,6 +46,20 @@ class LayerConfig:
     def has_weights(self) -> bool:
         return self.type in ("Conv2D", "Dense")
 
+    @property
+    def fan_in(self) -> int:
+        """Products summed into one output of a Conv2D/Dense (hls4ml's matrix-multiply ``n_in``: a Conv2D's
+        ``kh * kw * channels``, a Dense's inputs); the one owner of this rule."""
+        if self.type == "Dense":
+            return self.input_shape[-1]
+        kh, kw = self.args["kernel_size"]
+        return kh * kw * self.input_shape[-1]
+
+    @property
+    def n_out(self) -> int:
+        """Outputs of one matrix multiply of a Conv2D/Dense (hls4ml's ``n_out``): its filters or units."""
+        return self.args["filters"] if self.type == "Conv2D" else self.args["units"]
+
 
 # type -> {argument: (kind, default)}; default REQUIRED means the key must be given.
 REQUIRED = object()
@@ -182,12 +196,8 @@ def infer_output_shape(where: str, ltype: str, args: dict[str, Any], shape: tupl
 def check_layer_size(where: str, ltype: str, args: dict[str, Any], in_shape: tuple[int, ...],
                      out_shape: tuple[int, ...]) -> None:
     """At most MAX_LAYER_PARAMS weights and MAX_LAYER_VALUES output values per image in one layer."""
-    if ltype == "Conv2D":
-        params = args["kernel_size"][0] * args["kernel_size"][1] * in_shape[-1] * args["filters"]
-    elif ltype == "Dense":
-        params = in_shape[-1] * args["units"]
-    else:
-        params = 0
+    layer = LayerConfig(ltype, "", args, in_shape, out_shape)
+    params = layer.fan_in * layer.n_out if layer.has_weights else 0
     if params > MAX_LAYER_PARAMS:
         raise ConfigError(f"{where}: {params} weights, more than the {MAX_LAYER_PARAMS} (2**24) supported "
                           "per layer")

@@ -139,13 +139,6 @@ def closest_reuse_factor(valid: tuple[int, ...], chosen: int) -> int:
 
 # --------------------------------------------------------------------------- the estimate
 
-def _mult_size(layer: LayerConfig) -> tuple[int, int]:
-    if layer.type == "Dense":
-        return layer.input_shape[-1], layer.output_shape[-1]
-    kh, kw = layer.args["kernel_size"]
-    return kh * kw * layer.input_shape[-1], layer.args["filters"]
-
-
 def _latency_bound(layer: LayerConfig, rf: int, io_type: str) -> int:
     if layer.type == "Dense":
         return rf
@@ -157,7 +150,7 @@ def _latency_bound(layer: LayerConfig, rf: int, io_type: str) -> int:
 
 def _layer(cfg: Config, layer: LayerConfig) -> LayerEstimate:
     prec = cfg.precision[layer.name]
-    n_in, n_out = _mult_size(layer)
+    n_in, n_out = layer.fan_in, layer.n_out
     weights = n_in * n_out
     out_pixels = math.prod(layer.output_shape[:-1]) if layer.type == "Conv2D" else 1
     rf = cfg.hls.reuse_factor[layer.name]

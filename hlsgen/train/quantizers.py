@@ -16,7 +16,7 @@ from hlsgen.keras_compat import tf  # before QKeras, which imports TensorFlow
 from qkeras import quantized_bits, quantized_relu
 
 from hlsgen.config import Config
-from hlsgen.config.precision import derive_accum, fan_in
+from hlsgen.config.precision import derive_accum
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType, Overflow, Rounding
 from hlsgen.names import INPUT_QUANTIZER, quantized_layer, quantizer, relu_stage
@@ -151,7 +151,7 @@ def quantizer_report(cfg: Config) -> dict[str, list[str]]:
         diffs = quantizer_differences(t)
         lc, prec = cfg.layer(layer), cfg.precision[layer]
         if lc.has_weights and not prec.accum_derived:
-            exact, acc = derive_accum(prec.input, prec.weight, prec.bias, fan_in(lc)), prec.accum
+            exact, acc = derive_accum(prec.input, prec.weight, prec.bias, lc.fan_in), prec.accum
             if (acc.frac < exact.frac or acc.min_value > exact.min_value or acc.max_value < exact.max_value):
                 diffs.append(f"accumulator {prec.accum} is narrower than the exact sum {exact}; QKeras sums "
                              "without rounding or overflow")
