@@ -15,6 +15,7 @@ from typing import Any
 from hlsgen.config.checks import closest, mapping, show, show_key, unknown_keys
 from hlsgen.config.names import check_layer_name
 from hlsgen.errors import ConfigError
+from hlsgen.geometry import output_size
 
 ACTIVATIONS = ("linear", "relu", "softmax")
 #: Bounds that keep a config from asking TensorFlow for more memory than a workstation has
@@ -166,12 +167,12 @@ def normalize_layer_args(where: str, ltype: str, given: dict[str, Any]) -> dict[
 
 
 def _spatial(where: str, size: int, window: int, stride: int, padding: str, axis: str) -> int:
-    if padding == "same":
-        return math.ceil(size / stride)
-    if window > size:
+    """Outputs along one axis (:func:`hlsgen.geometry.output_size`, the rule's one owner); a 'valid' window
+    larger than the input is an error naming the layer."""
+    if padding == "valid" and window > size:
         raise ConfigError(f"{where}: window {window} is larger than the input's {axis} {size} "
                           "(use padding: same or a smaller window)")
-    return (size - window) // stride + 1
+    return output_size(size, window, stride, padding)
 
 
 def infer_output_shape(where: str, ltype: str, args: dict[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
