@@ -11,7 +11,8 @@ against them before any simulation output is believed (:func:`check_project`):
 5. every other generated source is byte for byte what the build sealed, and nothing was added where the
    compiler looks.
 
-Each failure is a UsageError (exit 2) naming the file.
+Each failure names the file: firmware whose weights or types are not the spec's is a VerificationError (exit 1:
+the hardware would not compute what the spec says), every other one a UsageError (exit 2).
 """
 
 from __future__ import annotations
