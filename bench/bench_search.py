@@ -41,7 +41,7 @@ def main() -> int:
     else:
         data_path()
     run = Run("search", args)
-    from hlsgen.profile.search import search_command
+    from hlsgen.search.command import search_command
 
     runs = {}
     for n in args.workers:

@@ -133,8 +133,8 @@ def step_prove(state: BuildState) -> BuildState:
     """The overflow proof of the spec over every input in range (``proof.json``), with the fraction of the
     test images that saturate where a cast is not proved; one summary line."""
     from hlsgen.data import input_codes
-    from hlsgen.profile.prove import summary
-    from hlsgen.profile.prove_command import write_proof
+    from hlsgen.analysis.prove import summary
+    from hlsgen.analysis.command import write_proof
 
     start = time.perf_counter()
     reports = write_proof(state.spec, state.work, input_codes(state.spec.input_t, state.data.x_test[: state.n_test]))

@@ -260,13 +260,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_prove(args: argparse.Namespace) -> int:
-    from hlsgen.profile.prove_command import prove_command
+    from hlsgen.analysis.command import prove_command
 
     return prove_command(args.target, args.json)
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from hlsgen.profile.search import parse_bits, search_command
+    from hlsgen.search.command import parse_bits, search_command
 
     _output_path(args.output)  # search_command checks its other arguments itself
     search_command(args.config, max_drop=args.max_drop, bits=parse_bits(args.bits), workers=args.workers,

@@ -24,16 +24,21 @@ ALLOWED = {
     "verify": {"fixed", "spec", "golden", "outdir"},
     "rtl": {"fixed", "spec", "golden", "verify"},
     "synth": {"fixed", "config"},
-    "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth", "verify"},
+    "analysis": {"fixed", "spec", "golden"},
+    "profile": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth"},
+    "search": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "synth", "profile"},
     "importer": {"fixed", "config", "spec", "golden", "data", "outdir", "train", "profile", "synth"},
 }
 # Single modules with one more dependency than their package: lowering turns a config into a spec.
-MODULE_ALLOWED = {"hlsgen.spec.lower": {"config"}}
+MODULE_ALLOWED = {"hlsgen.spec.lower": {"config"},
+                  # prove's command finds the spec of a config's cached training or a built project's checked inputs
+                  "hlsgen.analysis.command": {"config", "data", "train", "verify"}}
 HEAVY = ("tensorflow", "qkeras", "hls4ml", "yaml", "keras")
 # Packages that may import the heavy libraries, and why.
 HEAVY_ALLOWED = {
     "train": HEAVY,  # QKeras training
     "profile": HEAVY,  # measures a trained Keras model's values; writes YAML
+    "search": HEAVY,  # trains float and QAT models; writes YAML
     "importer": HEAVY,  # reads Keras/QKeras model files; writes YAML
     "config": ("yaml",),  # reads the YAML
     "hls": ("tensorflow", "hls4ml"),  # hls4ml converts a Keras model rebuilt from the spec

@@ -12,7 +12,7 @@ import yaml
 from hlsgen.config import Config, config_from_dict
 from hlsgen.errors import ConfigError, HlsgenError
 from hlsgen.outdir import atomic_output_dir
-from hlsgen.profile.search_greedy import pareto_front
+from hlsgen.search.greedy import pareto_front
 
 
 def _acc(correct: int | None, n: int) -> float | None:

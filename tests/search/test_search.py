@@ -19,8 +19,8 @@ from specs import REFERENCE, tiny_search_config
 from hlsgen.config import config_from_dict, load_config
 from hlsgen.errors import UsageError
 from hlsgen.fixed import FixedType
-from hlsgen.profile.search import SearchSpace, parse_bits, search_command
-from hlsgen.profile.search_greedy import (
+from hlsgen.search.command import SearchSpace, parse_bits, search_command
+from hlsgen.search.greedy import (
     Move,
     allowed_loss,
     choose_move,
@@ -154,7 +154,7 @@ def test_types_per_width_by_hand():
 
 
 def test_worker_module_loads_no_tensorflow():
-    code = ("import sys, hlsgen.profile.search_task, hlsgen.profile.search_dask, hlsgen.profile.search_greedy; "
+    code = ("import sys, hlsgen.search.task, hlsgen.search.scheduler, hlsgen.search.greedy; "
             "heavy = [m for m in ('tensorflow', 'qkeras', 'hls4ml') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -264,7 +264,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> No
 def test_search_through_a_dask_scheduler_matches_the_local_run(tiny):
     from distributed import Client
 
-    from hlsgen.profile.search_task import heavy_modules
+    from hlsgen.search.task import heavy_modules
 
     root, cfg, out = tiny
     port = _free_port()

@@ -3,7 +3,7 @@
 By default a local cluster sized to the machine (one single-threaded worker process per usable core, bound
 to 127.0.0.1, no dashboard); with ``scheduler="tcp://host:8786"`` the user's own cluster (started with
 ``dask scheduler`` / ``dask worker``, or dask-jobqueue). The float weights are scattered to every
-worker once; each task is :func:`hlsgen.profile.search_task.ptq_correct`, and results are gathered in
+worker once; each task is :func:`hlsgen.search.task.ptq_correct`, and results are gathered in
 submission order, so the outcome does not depend on how many workers there are or which one ran what.
 
 Before any data is loaded or any model trained, :func:`check_workers` bounds ``--workers`` and
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from hlsgen.errors import HlsgenError, UsageError
-from hlsgen.profile.search_task import Weights, heavy_modules, ptq_correct
+from hlsgen.search.task import Weights, heavy_modules, ptq_correct
 
 CONNECT_TIMEOUT = 10.0  # s to reach a user's scheduler and read its greeting
 WORKER_TIMEOUT = 60  # s to wait for the first worker of a user's cluster

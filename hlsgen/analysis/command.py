@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsgen.errors import UsageError
-from hlsgen.profile.prove import CastReport, prove, summary
+from hlsgen.analysis.prove import CastReport, prove, summary
 from hlsgen.spec import HardwareSpec
 from hlsgen.verify.derive import check_project
 from hlsgen.verify.evidence import MANIFEST

@@ -4,16 +4,16 @@
    ``bits``, the integer bits come from the float model's values as ``hlsgen profile`` measures them
    (weights and biases; results on training images, after a ReLU unsigned), at saturation 0: no float
    value overflows. Only the fraction bits are traded; rounding and overflow modes are the config's.
-2. **Greedy PTQ search** (:mod:`.search_greedy`), starting from the config: each round evaluates every
-   "narrow one component by one bit" move, in parallel on Dask (:mod:`.search_dask`); post-training
-   quantization through the golden model (:mod:`.search_task`). It takes the move saving the most
+2. **Greedy PTQ search** (:mod:`.greedy`), starting from the config: each round evaluates every
+   "narrow one component by one bit" move, in parallel on Dask (:mod:`.scheduler`); post-training
+   quantization through the golden model (:mod:`.task`). It takes the move saving the most
    weight bits per test image lost among those within ``max_drop`` points of the config's own PTQ
    accuracy; a component whose move falls outside is frozen; it stops when no move qualifies.
 3. **QAT confirmation.** The best candidate and its neighbours on the Pareto front, and the reference
    config, are fine-tuned for ``qat_epochs`` from the float weights and exported; the best is the
    smallest weight memory whose fine-tuned golden accuracy is within ``max_drop`` of the reference's.
 
-Output (:mod:`.search_report`): ``best.yaml``, ``pareto.png``, ``search.json`` and a table.
+Output (:mod:`.report`): ``best.yaml``, ``pareto.png``, ``search.json`` and a table.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from hlsgen.errors import ConfigError, HlsgenError, UsageError
 from hlsgen.fixed import MAX_WIDTH, FixedType, Rounding
 from hlsgen.outdir import check_replaceable
 from hlsgen.profile.ranges import current_type, needed_integer_bits, precision_block, raw_config
-from hlsgen.profile.search_greedy import (
+from hlsgen.search.greedy import (
     QUANTITIES,
     Key,
     Move,
@@ -296,10 +296,10 @@ def search_command(config_path: str | Path, max_drop: float = 0.5, bits: tuple[i
     (default ``<output_dir>-search``) and return its path. See the module docstring for the method.
 
     Every argument, the config, the output folder and the cluster (``workers`` bounded; ``scheduler``
-    probed and connected to within :data:`~hlsgen.profile.search_dask.CONNECT_TIMEOUT` seconds) are
+    probed and connected to within :data:`~hlsgen.search.scheduler.CONNECT_TIMEOUT` seconds) are
     checked before the data is loaded or the float model trained.
     """
-    from hlsgen.profile.search_dask import check_workers, interrupts_noted, scheduler_address
+    from hlsgen.search.scheduler import check_workers, interrupts_noted, scheduler_address
 
     lo, hi = check_bits(*bits)
     _check_arguments(max_drop, qat_epochs, test_images, confirm_candidates)
@@ -324,9 +324,9 @@ def _search(cfg: Config, path: str, target: Path, force: bool, max_drop: float, 
             workers: int | None, scheduler: str | None, qat_epochs: int, test_images: int | None,
             confirm_candidates: int, check, log) -> Path:
     """:func:`search_command` once its arguments are checked; ``check()`` raises KeyboardInterrupt when a
-    SIGINT was noted (see :func:`~hlsgen.profile.search_dask.interrupts_noted`)."""
-    from hlsgen.profile.search_dask import DaskEvaluator, dask_client, probe_scheduler
-    from hlsgen.profile.search_report import write_outputs
+    SIGINT was noted (see :func:`~hlsgen.search.scheduler.interrupts_noted`)."""
+    from hlsgen.search.scheduler import DaskEvaluator, dask_client, probe_scheduler
+    from hlsgen.search.report import write_outputs
     from hlsgen.train.codes import float_weights
 
     lo, hi = bits

@@ -25,7 +25,7 @@ from specs import REFERENCE, mnist_subset, tiny_search_config
 
 from hlsgen.cli import main
 from hlsgen.errors import UsageError
-from hlsgen.profile import search, search_dask
+from hlsgen.search import command as search, scheduler as search_dask
 
 QUICK = 2.0  # s: the connect timeout these tests give the search (CONNECT_TIMEOUT is 10 s)
 

@@ -1,4 +1,4 @@
-"""Overflow proofs (hlsgen.profile.prove): a hand-worked dense layer, the point analysis against the golden
+"""Overflow proofs (hlsgen.analysis.prove): a hand-worked dense layer, the point analysis against the golden
 model's own overflow counts, soundness on random in-range inputs, witnesses the golden model confirms."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from specs import random_spec
 
 from hlsgen import golden
 from hlsgen.fixed import FixedType
-from hlsgen.profile.prove import analyse, find_witness, prove, summary
+from hlsgen.analysis.prove import analyse, find_witness, prove, summary
 from hlsgen.spec import HardwareSpec, Stage
 
 T = FixedType.parse
