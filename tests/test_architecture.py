@@ -20,7 +20,9 @@ ALLOWED = {
     "data": {"fixed"},
     "outdir": set(),
     "train": {"fixed", "config", "spec", "golden", "data", "outdir"},
-    "hls": {"fixed", "spec", "golden", "data", "verify", "outdir"},  # verify.evidence: the manifest's one writer
+    # verify.evidence: the manifest's one writer; board: the AXI top, Tcl and driver of a project with a board
+    "hls": {"fixed", "spec", "golden", "data", "verify", "outdir", "board"},
+    "board": {"fixed", "spec"},  # the boards, the AXI top, its Tcl and driver (hls writes them into the project)
     "verify": {"fixed", "spec", "golden", "outdir"},
     "rtl": {"fixed", "spec", "golden", "verify"},
     "synth": {"fixed", "config"},

@@ -97,7 +97,16 @@ DEFAULTS: dict[str, Any] = {
         "strategy": "Resource",
         "reuse_factor": {"default": 1},
         "softmax": "stable",
+        # none (the HLS project only) or a board (BOARD_PARTS): its part and clock unless given here
+        "board": "none",
     },
+}
+#: hls.board -> (part, clock in ns). The board's other facts (PS, DMA widths) are hlsgen.board.boards';
+#: tests/board/test_boards.py checks that both tables agree (config may import only hlsgen.fixed).
+BOARD_PARTS = {
+    "pynq-z2": ("xc7z020clg400-1", 10.0),
+    "zcu104": ("xczu7ev-ffvc1156-2-e", 10.0),
+    "kv260": ("xck26-sfvc784-2LV-c", 10.0),
 }
 _TOP_KEYS = ("name", "seed", "data", "model", "train", "precision", "hls", "output_dir")
 
@@ -124,6 +133,7 @@ class HlsConfig:
     io_type: str
     strategy: str
     reuse_factor: Mapping[str, int]  # every Conv2D/Dense layer, resolved
+    board: str = "none"  # a key of BOARD_PARTS, or none
 
 
 @dataclass(frozen=True)
@@ -329,10 +339,19 @@ def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
     h = merge(DEFAULTS["hls"], hls_raw)
     unknown_keys("hls", h, DEFAULTS["hls"])
     backend = choice("hls.backend", h["backend"], BACKENDS)
+    board = choice("hls.board", h["board"], ("none", *BOARD_PARTS))
     part = h["part"]
     if not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9_\-.]{1,64}", part):
         raise ConfigError(f"hls.part: expected an FPGA part name such as 'xc7z020clg400-1', got {show(part)}")
     clock = number("hls.clock_period", h["clock_period"])
+    if board != "none":  # the board fixes the part; its clock unless the config gives one
+        board_part, board_clock = BOARD_PARTS[board]
+        if "part" in hls_raw and part.lower() != board_part.lower():
+            raise ConfigError(f"hls.part: {show(part)} is not the part of hls.board {board} ({board_part}); "
+                              "remove hls.part or give that part")
+        part = board_part
+        if "clock_period" not in hls_raw:
+            clock = board_clock
     io_type = choice("hls.io_type", h["io_type"], IO_TYPES)
     strategy = choice("hls.strategy", h["strategy"], STRATEGIES)
     softmax = choice("hls.softmax", h["softmax"], SOFTMAX_IMPLEMENTATIONS)
@@ -345,11 +364,15 @@ def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
     unknown_keys("hls.reuse_factor", rf_raw, ["default", *compute])
     reuse = {n: integer(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1, maximum=MAX_REUSE)
              for n in compute}
-    hls = HlsConfig(backend, part, clock, io_type, strategy, MappingProxyType(reuse))
+    hls = HlsConfig(backend, part, clock, io_type, strategy, MappingProxyType(reuse), board)
+    given_clock = h["clock_period"] if board == "none" or "clock_period" in hls_raw else clock
     resolved = {
-        "backend": backend, "part": part, "clock_period": h["clock_period"], "io_type": io_type,
-        "strategy": strategy, "reuse_factor": {"default": rf_default, **reuse}, "softmax": softmax,
+        "backend": backend, "part": part, "clock_period": given_clock,
+        "io_type": io_type, "strategy": strategy, "reuse_factor": {"default": rf_default, **reuse},
+        "softmax": softmax,
     }
+    if board != "none":  # only then: a config without a board resolves (and digests) as before boards existed
+        resolved["board"] = board
     return softmax, hls, resolved
 
 

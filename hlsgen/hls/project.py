@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsgen import golden
+from hlsgen.board import emit as board
 from hlsgen.hls import convert
 from hlsgen.hls.tables import write_softmax_tables
 from hlsgen.hls.templates import TEMPLATES_DIR, render
@@ -37,7 +38,9 @@ def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
     if keras_file.exists():
         keras_file.unlink()  # a zip with timestamps; spec.json + weights.npz describe the model exactly
     (project / "Makefile").write_text(render("Makefile", top=spec.name, hlsgen=_hlsgen_executable(),
-                                             cosim_n=_COSIM_TOKEN))
+                                             cosim_n=_COSIM_TOKEN, **board.makefile_values(settings, spec.name)))
+    if settings.board != "none":  # the AXI top, its stream simulator, the IP and bitstream Tcl (hlsgen.board)
+        board.write_board(spec, settings, project)
     uncertainty = hls_model.config.get_config_value("ClockUncertainty") or "27%"  # hls4ml's Vitis default
     (project / "hls_config.cfg").write_text(render(
         "hls_config.cfg", top=spec.name, part=settings.part, clock=settings.clock_ns, uncertainty=uncertainty,
@@ -50,11 +53,16 @@ def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
 
 
 def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, codes: np.ndarray, labels: np.ndarray,
-                       qkeras_labels: np.ndarray | None) -> None:
+                       qkeras_labels: np.ndarray | None, expected: np.ndarray | None = None) -> None:
     """tb_data (the input ``codes``, the golden model's expected output codes, labels, QKeras' labels) and the
     testbench, which has the image count and the build id (:func:`hlsgen.verify.evidence.build_id`)
-    compiled in. The manifest comes last (:func:`seal_project`)."""
-    expected = golden.run(spec, codes).output
+    compiled in. The manifest comes last (:func:`seal_project`). ``expected``: the golden model's outputs of
+    ``spec`` on ``codes`` when the build already has them (from training); else they are computed here.
+    (``hlsgen csim`` and ``compare`` recompute them from the spec before they believe them.)"""
+    if expected is None:
+        expected = golden.run(spec, codes).output
+    elif expected.shape[0] != codes.shape[0]:
+        raise ValueError(f"{len(expected)} expected outputs for {len(codes)} input images")
     tb = project / "tb_data"
     tb.mkdir(exist_ok=True)
     for stale in tb.iterdir():
@@ -66,6 +74,10 @@ def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, codes: np.n
         np.savetxt(tb / "qkeras_labels.txt", qkeras_labels, fmt="%d")
     (project / f"{spec.name}_test.cpp").write_text(
         testbench_source(spec, hls_model, images=len(codes), build=build_id(spec)))
+    if board.board_record(project) is not None:  # built for a board: the AXI top's testbench and the driver
+        (project / f"{spec.name}_axi_test.cpp").write_text(
+            testbench_source(spec, hls_model, images=len(codes), build=build_id(spec), axi=True))
+        board.write_driver(spec, project, build_id(spec))
     for name in _RUN_FILES:  # the cosim default: at most COSIM_IMAGES, at most the project's images
         path = project / name
         text = path.read_text()

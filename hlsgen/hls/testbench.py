@@ -11,10 +11,12 @@ from hlsgen.hls.templates import render
 from hlsgen.spec import HardwareSpec
 
 
-def testbench_source(spec: HardwareSpec, hls_model, *, images: int, build: str) -> str:
+def testbench_source(spec: HardwareSpec, hls_model, *, images: int, build: str, axi: bool = False) -> str:
     """Our self-checking testbench for this spec, from hlsgen/hls/templates/testbench.cpp: it checks that
     tb_data holds exactly ``images`` well-formed lines per file, with codes inside the input and output
-    types, and stamps its output with the ``build`` id (see the template's header for its exit status)."""
+    types, and stamps its output with the ``build`` id (see the template's header for its exit status).
+    With ``axi`` it drives the AXI4-Stream top ``<top>_axi`` instead (:func:`hlsgen.board.axi.testbench_parts`:
+    each image packed into beats as the DMA moves them, the output beats and their TLAST checked)."""
     in_name, out_name = hls4ml_io_names(hls_model)
     n_in = int(np.prod(spec.input_shape))
     n_out = int(np.prod(spec.stages[-1].output_shape))
@@ -38,11 +40,21 @@ def testbench_source(spec: HardwareSpec, hls_model, *, images: int, build: str) 
                  f"            result_t word = {out_name}.read();\n"
                  f"            for (int c = 0; c < (int)result_t::size; c++) "
                  f"out_codes[i * result_t::size + c] = code_of(word[c]);\n        }}")
+    if axi:
+        from hlsgen.board.axi import testbench_parts
+
+        parts = testbench_parts(spec.name)
+        declare, feed, call, drain = parts["declare"], parts["feed"], parts["call"], parts["drain"]
     in_t, out_t = spec.input_t, spec.stages[-1].result_t
-    return render("testbench.cpp", top=spec.name, n_in=n_in, n_out=n_out, declare=declare, feed=feed,
+    text = render("testbench.cpp", top=spec.name, n_in=n_in, n_out=n_out, declare=declare, feed=feed,
                   call=call, drain=drain, trace_table=trace_table, n_traced=len(traced), n_images=images,
                   build=build, in_min=_cxx_code(in_t.min_code), in_max=_cxx_code(in_t.max_code), in_type=in_t,
                   out_min=_cxx_code(out_t.min_code), out_max=_cxx_code(out_t.max_code), out_type=out_t)
+    if axi:  # the wrapper's header declares the beat type and includes the top's
+        include = f'#include "firmware/{spec.name}.h"\n'
+        assert text.count(include) == 1
+        text = text.replace(include, f'#include "firmware/{spec.name}_axi.h"\n')
+    return text
 
 
 def _cxx_code(code: int) -> str:

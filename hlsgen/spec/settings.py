@@ -16,7 +16,8 @@ class HlsSettings:
     """hls4ml's build settings for one project.
 
     ``reuse_factor`` maps each Conv2D/Dense stage name to its reuse factor (hls4ml's ``ReuseFactor``);
-    ``clock_period`` is in ns.
+    ``clock_period`` is in ns. ``board`` is ``none`` (the HLS project only) or a board of
+    :mod:`hlsgen.board.boards`, whose AXI4-Stream top, block design and driver the project then also holds.
     """
 
     part: str
@@ -25,6 +26,7 @@ class HlsSettings:
     strategy: str = "Resource"
     backend: str = "Vitis"
     reuse_factor: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    board: str = "none"
 
     def reuse(self, stage: str) -> int:
         """The reuse factor of a Conv2D/Dense stage (1 where none is set)."""
