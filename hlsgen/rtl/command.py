@@ -71,21 +71,22 @@ def _compare(what: str, got: np.ndarray, want: np.ndarray) -> str | None:
 
 
 def rtl_command(project: Path, n: int | None = None, layers: bool = False, synth: bool = False,
-                jobs: int = 1) -> int:
+                jobs: int = 1, debug: bool = False) -> int:
     """Build the project's spec as RTL, simulate the first ``n`` test images with Verilator, and compare.
 
     Returns the exit code: 0 every output code equal; 1 a mismatch (the first differing image and
     output, and with ``layers`` the first differing stage, are printed); 2 a bad project or a spec the
-    RTL flow refuses (one line naming the stage and mode); 3 a missing tool.
+    RTL flow refuses (one line naming the stage and mode); 3 a missing tool. ``debug`` prints the Verilator
+    warnings that generated code gives when it is correct (unused input bits, ...; :mod:`.verilate`).
     """
     try:
-        return _run(Path(project), n, layers, synth, max(1, int(jobs)))
+        return _run(Path(project), n, layers, synth, max(1, int(jobs)), debug)
     except HlsgenError as err:
         print(f"hlsgen: error: {err}", file=sys.stderr, flush=True)
         return err.exit_code
 
 
-def _run(project: Path, n: int | None, layers: bool, synth: bool, jobs: int) -> int:
+def _run(project: Path, n: int | None, layers: bool, synth: bool, jobs: int, debug: bool = False) -> int:
     spec = HardwareSpec.load(project)
     inputs, expected = read_tb_data(project, spec, n)
     tools.require_da4ml()
@@ -95,11 +96,11 @@ def _run(project: Path, n: int | None, layers: bool, synth: bool, jobs: int) -> 
     inputs = inputs.reshape(len(inputs), *spec.input_shape)
     trace_all(stage_units(spec), root, jobs)  # every refusal before the first (minutes-long) build
     if layers:
-        output, ok = _layers(spec, inputs, root, jobs)
+        output, ok = _layers(spec, inputs, root, jobs, debug)
     else:
         t = Timings()
         model, path = write_network(spec, root, _log, t)
-        network = BuiltModel(NETWORK, model, path, spec.input_t, spec.output_t, jobs, _log, t)
+        network = BuiltModel(NETWORK, model, path, spec.input_t, spec.output_t, jobs, _log, t, debug)
         output = network.run(inputs)
         how = "cached build" if t.cached else f"build {t.build:.1f} s"
         _log(f"rtl: network: {len(stage_units(spec))} stages, {network.operations} operations ({how}), "
@@ -148,16 +149,23 @@ def _trace_in_worker(unit: Unit, root: Path) -> None:
     load_or_trace(unit, root, _log)
 
 
-def _layers(spec: HardwareSpec, inputs: np.ndarray, root: Path, jobs: int) -> tuple[np.ndarray, bool]:
+def _layers(spec: HardwareSpec, inputs: np.ndarray, root: Path, jobs: int,
+            debug: bool = False) -> tuple[np.ndarray, bool]:
     """Each stage built alone (``jobs`` Verilator builds at a time), fed the golden trace of the stage
     before it (the inputs for the first), compared with the trace of its own output; returns the last
     stage's RTL output and whether every stage was equal."""
     from concurrent.futures import ThreadPoolExecutor
 
     units = {u.name: u for u in stage_units(spec)}
-    # Verilator and g++ run as subprocesses: threads build several stages at once
+    def build(unit):
+        return build_unit(unit, root, jobs, _log, debug)
+
+    # the first build alone: it compiles Verilator's runtime, which the others then reuse (verilate.py);
+    # Verilator and g++ run as subprocesses: threads build the other stages several at once
+    first, *rest = units.values()
+    built = {first.name: build(first)}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        built = dict(zip(units, pool.map(lambda u: build_unit(u, root, jobs, _log), units.values()), strict=True))
+        built.update(zip((u.name for u in rest), pool.map(build, rest), strict=True))
     result = golden.run(spec, inputs)
     previous = inputs.reshape(len(inputs), -1)
     first_bad: str | None = None

