@@ -16,7 +16,7 @@ from hlsgen import golden
 from hlsgen.errors import UsageError, VerificationError
 from hlsgen.spec import HardwareSpec
 from hlsgen.verify.derive import check_project
-from hlsgen.verify.evidence import CODE_CHARS, NoOutputError, read_file, read_run_output
+from hlsgen.verify.evidence import AGAIN, CODE_CHARS, NoOutputError, read_file, read_run_output
 
 #: Where each simulation's testbench writes its output, relative to the project: g++ and Vitis HLS C
 #: simulation (the Tcl flow's solution, the Unified component's hls folder: UG1399 "Output of C
@@ -29,6 +29,7 @@ OUTPUT_FILES = (
     "{name}_comp/hls/csim/build/tb_data/csim_output.txt",
     "{name}_prj/solution*/sim/wrapc_pc/tb_data/cosim_output.txt",
     "{name}_comp/hls/sim/wrapc_pc/tb_data/cosim_output.txt",
+    "tb_data/board_output.txt",  # board/driver.py on the FPGA (a project built with hls.board)
 )
 
 
@@ -43,7 +44,7 @@ def _run_of(path: Path) -> str | None:
 
 def simulation_output_file(project: Path, name: str, run_id: str | None = None) -> Path:
     """The simulation output to judge: the one of run ``run_id`` if there is one, else the newest of
-    every C simulation (g++ or Vitis HLS) and C/RTL co-simulation output (:data:`OUTPUT_FILES`)."""
+    every C simulation (g++ or Vitis HLS), C/RTL co-simulation and board output (:data:`OUTPUT_FILES`)."""
     found = [p for pattern in OUTPUT_FILES for p in project.glob(pattern.format(name=name)) if p.is_file()]
     if not found:
         raise NoOutputError(f"{project}: no C simulation output (tb_data/csim_output.txt) and no co-simulation "
@@ -79,7 +80,8 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
     }
     if qk_all is not None:
         summary["differs_from_qkeras"] = int(np.count_nonzero(np.argmax(got, axis=1) != qk_all[:n]))
-    what = " (C/RTL co-simulation: the RTL's outputs)" if run.kind == "cosim" else ""
+    what = {"cosim": " (C/RTL co-simulation: the RTL's outputs)", "board": " (the board: the FPGA's outputs)"}.get(
+        run.kind, "")
     lines = [f"compare: {summary['bit_exact']}/{n} images bit-exact with the golden model{what}",
              f"compare: accuracy {run.kind} {summary['csim_accuracy']:.4f}, golden {summary['golden_accuracy']:.4f}"]
     if "differs_from_qkeras" in summary:
@@ -98,8 +100,8 @@ def compare_project(project: str | Path, trace: bool = False, run_id: str | None
                                 f"output {j} expected {expected[first, j]} got {got[first, j]}{where}")
     if run.mismatches:
         raise VerificationError(f"{run.path}: the testbench counted {run.mismatches} mismatching images, yet its "
-                                f"output equals tb_data/expected.txt: it read other test data; run 'make {run.kind}' "
-                                "again")
+                                f"output equals tb_data/expected.txt: it read other test data; "
+                                f"{AGAIN[run.kind]}")
     return summary
 
 

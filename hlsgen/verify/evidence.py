@@ -6,7 +6,8 @@ images, the codes per line and the SHA-256 of every tb_data file, the ``build`` 
 of the spec's digest: evidence of another spec never passes) and the SHA-256 of every generated source. What
 can be derived from the spec is derived, not trusted: :mod:`hlsgen.verify.derive`. The
 testbench stamps its output with its kind (``csim``, or ``cosim`` for the C/RTL co-simulation's
-``cosim_output.txt``), that id, the run id (``HLSGEN_RUN_ID``) and the images of the run, and ends it
+``cosim_output.txt``; ``board`` for ``board/driver.py``'s ``board_output.txt``, the FPGA's outputs), that
+id, the run id (``HLSGEN_RUN_ID``) and the images of the run, and ends it
 with an end marker written after the last image::
 
     # hlsgen csim run=RUN build=BUILD images=K of=N
@@ -46,8 +47,12 @@ UNSEALED = ("tb_data", "train", "spec.json", "weights.npz", ".hlsgen", ".hlsgen-
 SEALED_DIRS = ("firmware",)
 _CHARSET = re.compile(rb"[0-9 \t+\n-]*")
 _TOKEN = re.compile(rb"[+-]?[0-9]+")
-_HEADER = re.compile(r"# hlsgen (csim|cosim) run=(\S+) build=(\S+) images=(\d+) of=(\d+)")
-KINDS = {"csim_output.txt": "csim", "cosim_output.txt": "cosim"}  # file name -> the kind it must hold
+_HEADER = re.compile(r"# hlsgen (csim|cosim|board) run=(\S+) build=(\S+) images=(\d+) of=(\d+)")
+#: file name -> the kind it must hold
+KINDS = {"csim_output.txt": "csim", "cosim_output.txt": "cosim", "board_output.txt": "board"}
+#: how to write each kind of output again
+AGAIN = {"csim": "run 'make csim' again", "cosim": "run 'make cosim' again",
+         "board": "run 'python3 board/driver.py' on the board again"}
 _TRAILER = re.compile(r"# end images=(\d+) mismatches=(\d+)")
 #: Characters a code may take in a file (sign, 20 digits, a separator), for bounding reads.
 CODE_CHARS = 22
@@ -297,7 +302,7 @@ class RunOutput:
 def read_run_output(path: Path, manifest: Manifest, width: int, run_id: str | None = None) -> RunOutput:
     """The output ``path`` of one complete testbench run of this build (of run ``run_id`` if given)."""
     want = KINDS.get(path.name, "csim")
-    again = f"run 'make {want}' again"
+    again = AGAIN[want]
     data = read_file(path, manifest.limit(width) + 400, again)
     lines = data.split(b"\n")
     if lines[-1] == b"":
