@@ -120,6 +120,13 @@ def _read(path: Path) -> str:
     return data.decode("utf-8", "replace")
 
 
+def holds_reports(path: str | Path) -> bool:
+    """Is ``path`` a folder with Vivado's utilization or timing summary report (what ``hlsgen report`` then
+    summarizes instead of a csynth.xml)?"""
+    folder = Path(path)
+    return folder.is_dir() and ((folder / UTILIZATION).is_file() or (folder / TIMING).is_file())
+
+
 def load_reports(directory: str | Path) -> VivadoReport:
     """The utilization and timing summary reports in ``directory`` (``make bitstream``'s ``board/reports``);
     UsageError (exit 2) naming the folder when neither is there or a file is not such a report."""

@@ -14,6 +14,8 @@ from boardkit import board_project, make, needs_gxx
 from hlsgen.board import axi
 from hlsgen.board.boards import BOARDS
 from hlsgen.board.emit import NO_BOARD
+from hlsgen.errors import UsageError
+from hlsgen.hls.runner import csim_command
 from hlsgen.hls.templates import render
 from hlsgen.spec import HardwareSpec
 
@@ -53,6 +55,7 @@ def test_axi_top_csim_is_bit_exact_and_judged_like_csim(tmp_path, board, io_type
     bits = BOARDS[board].stream_bits
     assert f"typedef hls::axis<ap_uint<{bits}>, 0, 0, 0> hlsgen_axi_beat_t;" in (
         project / "firmware" / "tiny_axi.h").read_text()
+    assert csim_command(project, images=5, top="axi") == 0  # hlsgen csim --top axi: the same run, in-process
     plain = make(project, "csim", "N=3")  # the plain top still simulates beside it
     assert plain.returncode == 0 and "csim: 3/3 images bit-exact" in plain.stdout, plain.stderr[-2000:]
 
@@ -75,3 +78,9 @@ def test_top_must_be_axi_or_nothing(tmp_path):
     project = board_project(tmp_path / "prj", "pynq-z2", images=2)
     res = make(project, "csim", "TOP=axi;rm")
     assert res.returncode != 0 and "make: TOP: only TOP=axi" in res.stderr
+    with pytest.raises(UsageError, match="--top: 'hls'"):
+        csim_command(project, top="hls")
+    plain = board_project(tmp_path / "plain", "none", images=2)
+    assert not (plain / "board").exists() and not (plain / "firmware" / "tiny_axi.cpp").exists()
+    with pytest.raises(UsageError, match="was built without hls.board"):
+        csim_command(plain, top="axi")

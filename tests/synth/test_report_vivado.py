@@ -25,6 +25,7 @@ def test_zynq7020_utilization_counts_bram_in_18k_blocks():
 def test_ultrascale_plus_utilization_and_timing(tmp_path):
     shutil.copy(DATA / "zu3eg_utilization_routed.rpt", tmp_path / vivado.UTILIZATION)
     shutil.copy(DATA / "zu3eg_timing_summary_routed.rpt", tmp_path / vivado.TIMING)
+    assert vivado.holds_reports(tmp_path) and not vivado.holds_reports(tmp_path / vivado.TIMING)
     rep = vivado.load_reports(tmp_path)
     assert rep.used == {"lut": 429, "ff": 299, "bram_18k": 0, "dsp": 3, "uram": None}
     assert rep.available["lut"] == 70560 and rep.available["dsp"] == 360 and rep.available["bram_18k"] == 432
