@@ -51,6 +51,9 @@ def _entry(raw: Any, index: int, where: str) -> _Entry:
     if not (isinstance(raw, dict) and isinstance(raw.get("class_name"), str) and isinstance(raw.get("config"), dict)):
         raise fail(where, f"layer {index} of the architecture is not a {{class_name, config}} object")
     cls, cfg = raw["class_name"], raw["config"]
+    # Keras 3's .h5 writer names a registered class by its registered name: qkeras-v3's layers are
+    # 'qkeras>QDense' there (a class not of QKeras then fails layer_spec's list of supported classes)
+    cls = cls.removeprefix("qkeras>")
     name = cfg.get("name", raw.get("name"))
     if not isinstance(name, str) or not _LAYER_NAME.match(name):
         raise fail(where, f"layer {index} ({cls[:80]}): name {str(name)[:80]!r} is not a name hlsgen's Keras can "

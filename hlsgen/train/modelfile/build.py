@@ -10,6 +10,7 @@ The model is a functional chain named as the file's, with the file's layer names
 from __future__ import annotations
 
 import warnings
+from importlib import import_module
 
 import numpy as np
 from hlsgen.keras_compat import keras  # before QKeras, which imports TensorFlow
@@ -23,6 +24,12 @@ from hlsgen.train.modelfile.scan import QUANTIZERS, Quantizer
 from hlsgen.train.quantizers import CUSTOM_OBJECTS
 
 
+#: The base class of every QKeras quantizer: QKeras 0.9.0 defines it in ``qkeras.quantizers``, qkeras-v3 in
+#: ``qkeras.base_quantizer`` (and no longer re-exports it).
+BaseQuantizer = (getattr(qkeras_quantizers, "BaseQuantizer", None)
+                 or import_module("qkeras.base_quantizer").BaseQuantizer)
+
+
 def _reason(err: BaseException) -> str:
     text = (str(err).strip().splitlines() or [type(err).__name__])[0]
     return text if len(text) <= 160 else text[:157] + "..."
@@ -31,7 +38,7 @@ def _reason(err: BaseException) -> str:
 def make_quantizer(q: Quantizer, where: str):
     """The QKeras (or hlsgen) quantizer object ``q`` names, built from its literal arguments."""
     cls = CUSTOM_OBJECTS.get(q.name) or (getattr(qkeras_quantizers, q.name, None) if q.name in QUANTIZERS else None)
-    if not isinstance(cls, type) or not issubclass(cls, qkeras_quantizers.BaseQuantizer):
+    if not isinstance(cls, type) or not issubclass(cls, BaseQuantizer):
         raise HlsgenError(f"{where}: unsupported quantizer {q.name!r}")
     try:
         return cls(*q.args, **q.kwargs)

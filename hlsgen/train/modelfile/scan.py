@@ -5,7 +5,8 @@ function is refused with one line naming the layer (when inside one) and what wa
 Refused anywhere in the tree: a Lambda layer or a serialized Python function (``__lambda__``, ``function_type``,
 ``class_name: function`` of a module other than Keras' own), an object whose ``module`` is not Keras', QKeras' or
 hlsgen's (``__main__`` and user packages: custom objects, whose code is not in the file), a ``registered_name``
-other than the class's own (``package>Name``: registered by user code), and a module-less object in Keras 3's
+other than the class's own (``package>Name``: registered by user code; qkeras-v3 registers its own
+classes as ``qkeras>Name``, which is QKeras'), and a module-less object in Keras 3's
 layout. Quantizers written as strings (``"quantized_relu(8,3)"``) are parsed here with :mod:`ast` into a name
 and literal arguments: QKeras would evaluate them by calling whatever its module holds under that name.
 """
@@ -74,7 +75,9 @@ def code_in(obj: dict) -> str | None:
         return f"a custom object {name!r} (defined in the user's script, module __main__): its code is not in the file"
     if module is not None and not (isinstance(module, str) and _MODULES.match(module)):
         return f"a custom object {_describe(obj)}: only Keras', QKeras' and hlsgen's own classes are read"
-    if registered is not None and registered != name:
+    # qkeras-v3 registers its classes under the package 'qkeras' (Keras 3's 'package>Name' spelling)
+    qkeras_own = isinstance(module, str) and module.split(".")[0] == "qkeras" and registered == f"qkeras>{name}"
+    if registered is not None and registered != name and not qkeras_own:
         return (f"{_describe(obj)} registered as {str(registered)[:80]!r} (a custom object registered by user code): "
                 "only Keras', QKeras' and hlsgen's own classes are read")
     return None
@@ -178,5 +181,7 @@ def quantizer(value: Any, where: str) -> Quantizer | None:
             if isinstance(v, dict | list) and not (isinstance(v, list) and all(isinstance(x, int | float) for x in v)):
                 raise fail(where, f"{value['class_name']}: argument {key!r} is an object; quantizer arguments are "
                                   "literals")
-        return _check_quantizer(Quantizer(value["class_name"], (), dict(config)), where)
+        # qkeras-v3 quantizers in a Keras 3 .h5 are named by their registered name, 'qkeras>quantized_bits'
+        name = value["class_name"].removeprefix("qkeras>")
+        return _check_quantizer(Quantizer(name, (), dict(config)), where)
     raise fail(where, f"a {type(value).__name__} where a quantizer was expected")
