@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hlsgen.analysis.prove import BUILD_TIME_LIMIT, DEFAULT_TIME_LIMIT, CastReport, ProofStatus, prove, summary
 from hlsgen.errors import UsageError
-from hlsgen.analysis.prove import CastReport, prove, summary
 from hlsgen.spec import HardwareSpec
 from hlsgen.verify.derive import check_project
 from hlsgen.verify.evidence import MANIFEST
@@ -24,9 +24,11 @@ def certificate(spec: HardwareSpec, reports: list[CastReport]) -> dict:
             "casts": [r.to_json() for r in reports]}
 
 
-def write_proof(spec: HardwareSpec, directory: Path, test_inputs: np.ndarray | None) -> list[CastReport]:
-    """Prove ``spec``, write ``directory/proof.json``; returns the verdicts."""
-    reports = prove(spec, test_inputs)
+def write_proof(spec: HardwareSpec, directory: Path, test_inputs: np.ndarray | None,
+                time_limit: float = BUILD_TIME_LIMIT) -> list[CastReport]:
+    """Prove ``spec`` (``time_limit`` seconds per cast the intervals do not prove), write
+    ``directory/proof.json``; returns the verdicts."""
+    reports = prove(spec, test_inputs, time_limit=time_limit)
     (directory / PROOF_FILE).write_text(json.dumps(certificate(spec, reports), indent=2) + "\n")
     return reports
 
@@ -56,29 +58,34 @@ def _from_config(path: Path) -> tuple[HardwareSpec, np.ndarray]:
     return spec, input_codes(spec.input_t, data.x_test)
 
 
-def prove_command(target: str, as_json: bool) -> int:
+def prove_command(target: str, as_json: bool, time_limit: float = DEFAULT_TIME_LIMIT) -> int:
     """Print every cast's verdict (a table, or one JSON object); exit 0 (the proof is the result, whatever
-    it says)."""
+    it says). ``time_limit``: seconds per cast for the witness search and the exact method."""
+    if not time_limit >= 0:  # also NaN
+        raise UsageError(f"--time-limit: {time_limit!r} is not a number of seconds >= 0")
     path = Path(target)
     if path.is_dir():
         if not (path / "spec.json").exists():
             raise UsageError(f"{path}: not an hlsgen project (no spec.json); give a project or a config")
         spec, inputs = _project_inputs(path)
-        reports = prove(spec, inputs)
+        reports = prove(spec, inputs, time_limit=time_limit)
     elif path.is_file():
         spec, inputs = _from_config(path)
-        reports = prove(spec, inputs)
+        reports = prove(spec, inputs, time_limit=time_limit)
     else:
         raise UsageError(f"{path}: no such config file or project directory")
     if as_json:
         print(json.dumps({"casts": [r.to_json() for r in reports]}, indent=2))
         return 0
-    print(f"{'layer':<14}{'cast':<19}{'type':<36}{'status':<14}{'bound':<26}{'headroom':>9}{'test':>8}  witness")
+    print(f"{'layer':<14}{'cast':<19}{'type':<36}{'status':<14}{'method':<10}{'bound':<26}{'headroom':>9}"
+          f"{'test':>8}{'time':>8}  witness")
     for r in reports:
         bound = f"[{r.bound[0]:.4g}, {r.bound[1]:.4g}]"
         head = "" if r.headroom_bits is None else f"{r.headroom_bits} bits"
         test = "" if r.test_overflow_fraction is None else f"{100 * r.test_overflow_fraction:.1f}%"
-        witness = "confirmed" if r.witness_confirmed else ("-" if r.status == "proved" else "none found")
-        print(f"{r.layer:<14}{r.cast:<19}{r.type:<36}{r.status:<14}{bound:<26}{head:>9}{test:>8}  {witness}")
+        witness = "confirmed" if r.witness_confirmed else ("-" if r.status is ProofStatus.PROVED else "none found")
+        method = "" if r.method is None else r.method.value
+        print(f"{r.layer:<14}{r.cast:<19}{r.type:<36}{r.status.value:<14}{method:<10}{bound:<26}{head:>9}{test:>8}"
+              f"{r.seconds:>7.1f}s  {witness}")
     print(summary(reports))
     return 0

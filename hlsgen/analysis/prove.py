@@ -1,195 +1,40 @@
-"""Overflow proofs: interval analysis of a spec over every input in the input type's range.
-
-Every value of every stage is bounded by an interval of integer codes, stage by stage, batch first
-(a batch of boxes: the whole input range for the proof, single points for the test set and the
-witness search). Conv2D/Dense bounds are exact per output for independent inputs
-(``lo = Wpos·lo + Wneg·hi + b``); every other stage is monotone in each input, so its bounds are its
-values at the corners. Each cast (a type conversion that can saturate or wrap) is checked against its
-type after rounding; where a cast may overflow, everything downstream of it gets its type's whole
-range, so the analysis stays sound. Sums are formed by the golden model's own layer code with
-types wide enough to be exact.
-"""
+"""Overflow proofs of a spec: every cast ends ``proved`` (by the interval analysis, :mod:`.interval`, or by
+the exact method, :mod:`.exact`), ``may_overflow`` with a witness input the golden model confirms
+(:mod:`.witness`), or ``unknown`` with its interval bound when the exact method's time runs out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from hlsgen.fixed import FixedType, Overflow
-from hlsgen.geometry import padding
-from hlsgen.golden.layers import STAGE_FUNCTIONS
-from hlsgen.golden.softmax import exp_table, invert_table, table_index
-from hlsgen.spec import HardwareSpec, Stage, StageKind
+from hlsgen.analysis.exact import Unsupported, exact_check
+from hlsgen.analysis.interval import CastCheck, analyse, headroom_bits
+from hlsgen.analysis.witness import confirmed, find_witness
+from hlsgen.spec import HardwareSpec
 
+__all__ = ["BUILD_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "CastCheck", "CastReport", "ProofMethod", "ProofStatus",
+           "analyse", "find_witness", "prove", "summary"]
 
-@dataclass(frozen=True)
-class CastCheck:
-    """One cast over a batch of boxes: its type, the pre-cast bounds (codes of ``src``), and per box the
-    number of values that may overflow and by how many LSBs of ``t`` the worst exceeds the range (<= 0: fits)."""
-
-    layer: str
-    cast: str
-    t: FixedType
-    src: FixedType
-    lo: np.ndarray  # (B,) smallest pre-cast code per box
-    hi: np.ndarray  # (B,) largest
-    overflow: np.ndarray  # (B,) count of values that overflow
-    excess: np.ndarray  # (B,) float
+DEFAULT_TIME_LIMIT = 60.0  # seconds per cast, witness search and exact method (hlsgen prove --time-limit)
+BUILD_TIME_LIMIT = 4.0  # the same in hlsgen build, which must stay fast (hlsgen prove is the thorough run)
 
 
-def _check(layer: str, cast: str, t: FixedType, src: FixedType, lo: np.ndarray, hi: np.ndarray,
-           checks: list[CastCheck]) -> tuple[np.ndarray, np.ndarray]:
-    """Record the cast of ``[lo, hi]`` (codes of ``src``) to ``t``; return the box after it: the rounded
-    corners where nothing overflows, the whole range of ``t`` for values that may."""
-    b = len(lo)
-    rlo, olo = t.cast(lo, src, return_overflow=True)
-    rhi, ohi = t.cast(hi, src, return_overflow=True)
-    over = (olo | ohi).reshape(b, -1)
-    shift = t.frac - src.frac
-    top = hi.reshape(b, -1).astype(np.float64) * 2.0**shift - t.max_code
-    bottom = t.min_code - lo.reshape(b, -1).astype(np.float64) * 2.0**shift
-    excess = np.maximum(top, bottom).max(axis=1, initial=-np.inf)
-    checks.append(CastCheck(layer, cast, t, src, lo.reshape(b, -1).min(axis=1), hi.reshape(b, -1).max(axis=1),
-                            over.sum(axis=1), excess))
-    # saturation clips monotonically, and a point stays a point; otherwise (a wrap, AP_SAT_ZERO) a box
-    # that may overflow can land anywhere in the type
-    full = (olo | ohi) & (lo != hi) & (t.overflow not in (Overflow.SAT, Overflow.SAT_SYM))
-    return np.where(full, t.min_code, rlo), np.where(full, t.max_code, rhi)
+class ProofStatus(str, Enum):
+    """A cast's verdict (a str: JSON keeps the spelling)."""
+
+    PROVED = "proved"              # no input in range overflows it
+    MAY_OVERFLOW = "may_overflow"  # the witness input overflows it (the golden model confirms)
+    UNKNOWN = "unknown"            # neither shown within the time limit
 
 
-def _to_frac(codes: np.ndarray, src: int, dst: int, up: bool) -> np.ndarray:
-    """Codes at ``src`` fraction bits as codes at ``dst``: exact when ``dst >= src``, else rounded down
-    (or up, ``up``) so that the result still bounds the value."""
-    if dst >= src:
-        return codes * 2 ** (dst - src)
-    step = 2 ** (src - dst)
-    return -((-codes) // step) if up else codes // step
+class ProofMethod(str, Enum):
+    """How a proved cast was proved."""
 
-
-def _weighted(stage: Stage, lo: np.ndarray, hi: np.ndarray, checks: list[CastCheck]):
-    """Conv2D/Dense: each product is rounded to the accumulator's fraction bits on its own (when it has
-    more), which is monotone in the input for a fixed weight, so ``Wpos·lo + Wneg·hi`` (and the converse)
-    bound every sum exactly; the golden model's own kernels form them, with an accumulator of the same
-    fraction bits and rounding that is wide enough never to wrap."""
-    acc_t = stage.accum_t
-    wide = FixedType.widest(acc_t.frac, acc_t.rounding)
-
-    def sums(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        exact = replace(stage, weight_codes=weights, bias_codes=np.zeros_like(stage.bias_codes), accum_t=wide,
-                        result_t=wide)
-        return STAGE_FUNCTIONS[stage.kind](exact, x)[0].astype(np.int64)
-
-    pos, neg = np.maximum(stage.weight_codes, 0), np.minimum(stage.weight_codes, 0)
-    bias = acc_t.cast(stage.bias_codes, stage.bias_t)  # the accumulator starts from the bias in accum_t
-    lo, hi = _check(stage.name, "accum", acc_t, acc_t, sums(lo, pos) + sums(hi, neg) + bias,
-                    sums(hi, pos) + sums(lo, neg) + bias, checks)
-    if stage.result_t != acc_t:
-        lo, hi = _check(stage.name, "result", stage.result_t, acc_t, lo, hi, checks)
-    return lo, hi
-
-
-def _pool_sums(x: np.ndarray, stage: Stage) -> tuple[np.ndarray, np.ndarray]:
-    """Window sums (zero padding) and the count of non-padding cells per window."""
-    p = stage.params
-    pads = [padding(x.shape[axis], k, s, p.padding)
-            for axis, (k, s) in enumerate(zip(p.pool_size, p.strides, strict=True), 1)]
-    spec = ((0, 0), pads[0], pads[1], (0, 0))
-    count = np.pad(np.ones((1, *x.shape[1:3], 1), np.int64), spec)
-    windows = (sliding_window_view(np.pad(x, spec), p.pool_size, axis=(1, 2))[:, :: p.strides[0], :: p.strides[1]],
-               sliding_window_view(count, p.pool_size, axis=(1, 2))[:, :: p.strides[0], :: p.strides[1]])
-    return windows[0].sum(axis=(-2, -1)), windows[1].sum(axis=(-2, -1))
-
-
-def _avgpool(stage: Stage, lo: np.ndarray, hi: np.ndarray, checks: list[CastCheck]):
-    acc_t, in_t = stage.accum_t, stage.input_t
-    (s_lo, n), (s_hi, _) = _pool_sums(lo, stage), _pool_sums(hi, stage)
-    shift = 2 ** (acc_t.frac - in_t.frac)
-    lo, hi = _check(stage.name, "pool", acc_t, acc_t, s_lo * shift, s_hi * shift, checks)
-    # truncating division toward zero is monotone
-    lo, hi = (np.sign(v) * (np.abs(v) // n) for v in (lo, hi))
-    return _check(stage.name, "result", stage.result_t, acc_t, lo, hi, checks)
-
-
-def _softmax(stage: Stage, lo: np.ndarray, hi: np.ndarray, checks: list[CastCheck]):
-    p, in_t, b = stage.params, stage.input_t, len(lo)
-    if p.implementation == "argmax":
-        one = np.full((b, 1), int(FixedType.widest(stage.result_t.frac).quantize(np.array(1.0))))
-        return _check(stage.name, "result", stage.result_t, FixedType.widest(stage.result_t.frac), one, one, checks)
-    point = np.array_equal(lo, hi)
-    if p.implementation == "stable":
-        diff_t, norm_t = FixedType(in_t.width + 1, in_t.integer + 1), p.inp_norm_t
-        d_lo = np.maximum(lo.max(axis=1, keepdims=True) - hi, 0)
-        d_hi = hi.max(axis=1, keepdims=True) - lo
-        d_lo, d_hi = _check(stage.name, "softmax_input", norm_t, diff_t, d_lo, d_hi, checks)
-        table = exp_table(norm_t, p.exp_table_size, p.exp_table_t, True)
-        # exp(-d) does not grow with d, so neither do its table entries (monotone rounding)
-        e_lo = table[table_index(d_hi, norm_t, p.exp_table_size)]
-        e_hi = table[table_index(d_lo, norm_t, p.exp_table_size)]
-    else:
-        table = exp_table(in_t, p.exp_table_size, p.exp_table_t, False)
-        if point:
-            e_lo = e_hi = table[table_index(lo, in_t, p.exp_table_size)]
-        else:
-            e_lo, e_hi = np.full(lo.shape, table.min()), np.full(lo.shape, table.max())
-    acc_t, inv_t = p.accum_t, p.inv_inp_t
-    e_lo, e_hi = _check(stage.name, "softmax_exp", acc_t, p.exp_table_t, e_lo, e_hi, checks)
-    # every partial sum of the adder tree lies between the sums of the negative and of the positive terms
-    part_lo = np.minimum(e_lo, 0).sum(axis=1, keepdims=True)
-    part_hi = np.maximum(e_hi, 0).sum(axis=1, keepdims=True)
-    c_lo, c_hi = _check(stage.name, "softmax_sum", acc_t, acc_t, part_lo, part_hi, checks)
-    fits = (c_lo == part_lo) & (c_hi == part_hi)
-    t_lo = np.where(fits, e_lo.sum(axis=1, keepdims=True), c_lo)
-    t_hi = np.where(fits, e_hi.sum(axis=1, keepdims=True), c_hi)
-    s_lo, s_hi = _check(stage.name, "softmax_inv_input", inv_t, acc_t, t_lo, t_hi, checks)
-    inv = invert_table(inv_t, p.inv_table_size, p.inv_table_t)
-    if point:
-        i_lo = i_hi = inv[table_index(s_lo, inv_t, p.inv_table_size)]
-    else:
-        i_lo, i_hi = np.full(s_lo.shape, inv.min()), np.full(s_hi.shape, inv.max())
-    prod_t = FixedType.product_type(acc_t, p.inv_table_t)
-    corners = np.stack([e_lo * i_lo, e_lo * i_hi, e_hi * i_lo, e_hi * i_hi])
-    return _check(stage.name, "result", stage.result_t, prod_t, corners.min(axis=0), corners.max(axis=0), checks)
-
-
-def analyse(spec: HardwareSpec, lo: np.ndarray, hi: np.ndarray, last: int | None = None) -> list[CastCheck]:
-    """Every cast of the spec's stages (up to stage index ``last``) over the batch of boxes ``[lo, hi]``
-    (input codes, ``(B, *input_shape)``)."""
-    checks: list[CastCheck] = []
-    lo, hi = np.asarray(lo, np.int64), np.asarray(hi, np.int64)
-    for stage in spec.stages[: None if last is None else last + 1]:
-        kind = stage.kind
-        if kind.weighted:
-            lo, hi = _weighted(stage, lo, hi, checks)
-        elif kind is StageKind.AVGPOOL:
-            lo, hi = _avgpool(stage, lo, hi, checks)
-        elif kind is StageKind.SOFTMAX:
-            lo, hi = _softmax(stage, lo, hi, checks)
-        elif kind is StageKind.FLATTEN:
-            lo, hi = lo.reshape(len(lo), -1), hi.reshape(len(hi), -1)
-        else:  # relu, linear, maxpool: monotone; the cast is the stage's own (max pooling: to its result type)
-            same = replace(stage, result_t=stage.input_t) if kind is StageKind.MAXPOOL else None
-            if same is not None:
-                lo, hi = (STAGE_FUNCTIONS[kind](same, v)[0].astype(np.int64) for v in (lo, hi))
-                if stage.result_t == stage.input_t:
-                    continue
-            elif kind is StageKind.RELU:
-                lo, hi = np.maximum(lo, 0), np.maximum(hi, 0)
-            lo, hi = _check(stage.name, "result", stage.result_t, stage.input_t, lo, hi, checks)
-    return checks
-
-
-def headroom_bits(check: CastCheck) -> int:
-    """Integer bits the cast's type could lose (same fraction bits) and still hold the bounds."""
-    t = check.t
-    lo = int(_to_frac(np.array(check.lo.min()), check.src.frac, t.frac, up=False))
-    hi = int(_to_frac(np.array(check.hi.max()), check.src.frac, t.frac, up=True))
-    need = max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + (1 if t.signed else 0)
-    return max(t.width - max(need, 1), 0)
-
-
-# ----------------------------------------------------------------------------- the proof
+    INTERVAL = "interval"  # interval bounds, stage by stage
+    EXACT = "exact"        # z3: no input of the box takes any value beyond the type (per value, exactly)
 
 
 @dataclass(frozen=True)
@@ -199,101 +44,95 @@ class CastReport:
     layer: str
     cast: str
     type: str
-    status: str  # "proved" | "may_overflow"
-    bound: tuple[float, float]  # the pre-cast value's bounds over every input in range
+    status: ProofStatus
+    bound: tuple[float, float]  # the pre-cast value's bounds over every input in range (sound)
     headroom_bits: int | None
     witness: list[int] | None
     witness_confirmed: bool
     test_overflow_fraction: float | None
+    method: ProofMethod | None = None  # for a proved cast
+    seconds: float = 0.0  # time spent on this cast beyond the interval analysis
 
     def to_json(self) -> dict:
-        return {"layer": self.layer, "cast": self.cast, "type": self.type, "status": self.status,
-                "bound": list(self.bound), "headroom_bits": self.headroom_bits, "witness": self.witness,
-                "witness_confirmed": self.witness_confirmed, "test_overflow_fraction": self.test_overflow_fraction}
+        return {"layer": self.layer, "cast": self.cast, "type": self.type, "status": self.status.value,
+                "method": None if self.method is None else self.method.value, "bound": list(self.bound),
+                "headroom_bits": self.headroom_bits, "witness": self.witness,
+                "witness_confirmed": self.witness_confirmed, "test_overflow_fraction": self.test_overflow_fraction,
+                "seconds": round(self.seconds, 3)}
 
 
-def _find(checks: list[CastCheck], layer: str, cast: str) -> CastCheck:
-    return next(c for c in checks if (c.layer, c.cast) == (layer, cast))
+def _values(c: CastCheck, lo: int, hi: int) -> tuple[float, float]:
+    return lo * 2.0**-c.src.frac, hi * 2.0**-c.src.frac
 
 
-def _stage_index(spec: HardwareSpec, layer: str) -> int:
-    return next(i for i, s in enumerate(spec.stages) if s.name == layer)
+def prove(spec: HardwareSpec, test_inputs: np.ndarray | None = None, search: bool = True,
+          time_limit: float = DEFAULT_TIME_LIMIT) -> list[CastReport]:
+    """Every cast of the spec, in network order: proved by intervals; else may overflow when a test input
+    or the witness search (``search``, up to half of ``time_limit``, at most 10 s) gives an input the golden
+    model confirms; else the exact method in the rest of ``time_limit`` seconds per cast (0: not tried):
+    proved, or a witness (confirmed), or unknown. A cast
+    proved either way counts as proved for the exact checks of later casts.
 
-
-def _points(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str) -> CastCheck:
-    return _find(analyse(spec, x, x, last=_stage_index(spec, layer)), layer, cast)
-
-
-def _confirmed(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str) -> bool:
-    """Does the input really overflow this cast? The golden model counts the overflows of each stage's
-    result cast (softmax excepted); the other casts (accumulators, pooling sums, softmax internals) are
-    evaluated exactly on the point."""
-    from hlsgen.golden import run
-
-    if cast == "result" and spec.stages[_stage_index(spec, layer)].kind is not StageKind.SOFTMAX:
-        return run(spec, x[None], threads=1).stats[layer].overflow > 0
-    return bool(_points(spec, x[None], layer, cast).overflow[0] > 0)
-
-
-def find_witness(spec: HardwareSpec, layer: str, cast: str, starts: np.ndarray, rounds: int = 48) -> np.ndarray | None:
-    """An input whose value at this cast overflows: greedy coordinate ascent on the excess over the type's
-    range (each round moves the one input value to its type's minimum or maximum that helps most), from the
-    best of ``starts``. None when none is found (the bound may be loose: the cast is not then shown safe)."""
-    t_in = spec.input_t
-    check = _points(spec, starts, layer, cast)
-    x = starts[int(np.argmax(check.excess))].astype(np.int64)
-    best = float(check.excess.max())
-    flat = x.reshape(-1)
-    for _ in range(rounds):
-        if best > 0 and _points(spec, x[None], layer, cast).overflow[0] > 0:
-            return x
-        n = flat.size
-        cands = np.repeat(flat[None], 2 * n, axis=0)
-        cands[np.arange(n), np.arange(n)] = t_in.min_code
-        cands[n + np.arange(n), np.arange(n)] = t_in.max_code
-        excess = _points(spec, cands.reshape(2 * n, *x.shape), layer, cast).excess
-        i = int(np.argmax(excess))
-        if excess[i] <= best:
-            break
-        best, flat = float(excess[i]), cands[i]
-        x = flat.reshape(x.shape)
-    return x if _points(spec, x[None], layer, cast).overflow[0] > 0 else None
-
-
-def prove(spec: HardwareSpec, test_inputs: np.ndarray | None = None, search: bool = True) -> list[CastReport]:
-    """Every cast of the spec: proved (no input in the input type's range overflows it) or may overflow,
-    with a witness input where the search finds one and the fraction of ``test_inputs`` that overflow it."""
+    ``test_overflow_fraction`` is the fraction of ``test_inputs`` that overflow the cast."""
     t = spec.input_t
     shape = (1, *spec.input_shape)
-    box = analyse(spec, np.full(shape, t.min_code), np.full(shape, t.max_code))
+    outputs: dict = {}
+    box = analyse(spec, np.full(shape, t.min_code), np.full(shape, t.max_code), outputs=outputs)
     tests = analyse(spec, test_inputs, test_inputs) if test_inputs is not None and len(test_inputs) else None
+    checks = {(c.layer, c.cast): c for c in box}
+    proved = {k for k, c in checks.items() if c.overflow[0] == 0}
     starts = [np.full(spec.input_shape, t.min_code), np.full(spec.input_shape, t.max_code)]
     reports = []
     for i, c in enumerate(box):
+        start = time.monotonic()
+        key = (c.layer, c.cast)
         fraction = float(np.mean(tests[i].overflow > 0)) if tests is not None else None
-        bound = (float(c.lo[0]) * 2.0**-c.src.frac, float(c.hi[0]) * 2.0**-c.src.frac)
-        if c.overflow[0] == 0:
-            reports.append(CastReport(c.layer, c.cast, str(c.t), "proved", bound, headroom_bits(c), None, False,
-                                      fraction))
+        bound = _values(c, int(c.lo[0]), int(c.hi[0]))
+        if key in proved:
+            reports.append(CastReport(c.layer, c.cast, str(c.t), ProofStatus.PROVED, bound, headroom_bits(c), None,
+                                      False, fraction, ProofMethod.INTERVAL))
             continue
-        witness, confirmed, found = None, False, None
+        found = None
         if tests is not None and tests[i].overflow.any():  # a test image already overflows it
             found = test_inputs[int(np.argmax(tests[i].overflow > 0))]
         elif search:
             cand = np.stack(starts + ([test_inputs[int(np.argmax(tests[i].excess))]] if tests is not None else []))
-            found = find_witness(spec, c.layer, c.cast, cand)
-        if found is not None:
-            witness, confirmed = found.reshape(-1).tolist(), _confirmed(spec, found, c.layer, c.cast)
-        reports.append(CastReport(c.layer, c.cast, str(c.t), "may_overflow", bound, None, witness, confirmed,
-                                  fraction))
+            found = find_witness(spec, c.layer, c.cast, cand, seconds=min(10.0, max(time_limit / 2, 1.0)))
+        if found is not None and confirmed(spec, found, c.layer, c.cast):
+            reports.append(CastReport(c.layer, c.cast, str(c.t), ProofStatus.MAY_OVERFLOW, bound, None,
+                                      found.reshape(-1).tolist(), True, fraction,
+                                      seconds=time.monotonic() - start))
+            continue
+        status, method, witness, head = ProofStatus.UNKNOWN, None, None, None
+        left = time_limit - (time.monotonic() - start)
+        if time_limit > 0:
+            try:
+                outcome = exact_check(spec, checks, proved, key, max(left, 1.0))
+            except Unsupported:
+                outcome = None
+            if outcome is not None and outcome.proved:
+                status, method, bound = ProofStatus.PROVED, ProofMethod.EXACT, _values(c, *outcome.bound)
+                proved.add(key)
+                head = 0  # the type holds every value; whether a narrower one would is not asked
+            elif outcome is not None and outcome.witness is not None and confirmed(spec, outcome.witness, *key):
+                status, witness = ProofStatus.MAY_OVERFLOW, outcome.witness.reshape(-1).tolist()
+        reports.append(CastReport(c.layer, c.cast, str(c.t), status, bound, head, witness, witness is not None,
+                                  fraction, method, time.monotonic() - start))
     return reports
 
 
 def summary(reports: list[CastReport]) -> str:
-    """One line: how many casts are proved, and where the hardware may saturate (test-set fractions)."""
-    proved = sum(r.status == "proved" for r in reports)
-    risky = [f"{r.layer} {r.cast}" + (f" ({100 * r.test_overflow_fraction:.1f} % of test images)"
+    """One line: how many casts are proved (how many of them exactly), where the hardware may saturate
+    (test-set fractions), and which casts are unknown."""
+    proved = [r for r in reports if r.status is ProofStatus.PROVED]
+    exact = sum(r.method is ProofMethod.EXACT for r in proved)
+
+    def where(r: CastReport) -> str:
+        return f"{r.layer} {r.cast}" + (f" ({100 * r.test_overflow_fraction:.1f} % of test images)"
                                         if r.test_overflow_fraction is not None else "")
-             for r in reports if r.status != "proved"]
-    return (f"proved overflow-free: {proved} of {len(reports)} casts"
-            + (f"; may saturate: {', '.join(risky)}" if risky else ""))
+
+    risky = [where(r) for r in reports if r.status is ProofStatus.MAY_OVERFLOW]
+    unknown = [f"{r.layer} {r.cast}" for r in reports if r.status is ProofStatus.UNKNOWN]
+    return (f"proved overflow-free: {len(proved)} of {len(reports)} casts" + (f" ({exact} exactly)" if exact else "")
+            + (f"; may saturate: {', '.join(risky)}" if risky else "")
+            + (f"; unknown (time limit): {', '.join(unknown)}" if unknown else ""))

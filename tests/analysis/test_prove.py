@@ -8,8 +8,8 @@ import pytest
 from specs import random_spec
 
 from hlsgen import golden
+from hlsgen.analysis.prove import ProofStatus, analyse, find_witness, prove, summary
 from hlsgen.fixed import FixedType
-from hlsgen.analysis.prove import analyse, find_witness, prove, summary
 from hlsgen.spec import HardwareSpec, Stage
 
 T = FixedType.parse
@@ -84,7 +84,14 @@ def test_proved_casts_never_overflow_on_random_inputs(name):
     spec = random_spec(CONFIGS[name], seed=7)
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.integers(0, 256, (500, 9, 8, 1)), rng.choice([0, 255], (500, 9, 8, 1))])
-    proved = {(r.layer, r.cast) for r in prove(spec, search=False) if r.status == "proved"}
+    reports = prove(spec, search=False, time_limit=5)
+    proved = {(r.layer, r.cast) for r in reports if r.status is ProofStatus.PROVED}
+    # adversarial inputs too: every witness, and each one-pixel change of it to the ends of the range
+    for r in reports:
+        if r.witness is not None:
+            w = np.array(r.witness).reshape(1, 9, 8, 1)
+            flips = np.where(np.eye(72, dtype=bool).reshape(72, 9, 8, 1), 255 - w, w)
+            x = np.concatenate([x, w, flips])
     gold = golden.run(spec, x)
     for check in analyse(spec, x, x):
         if (check.layer, check.cast) in proved:
