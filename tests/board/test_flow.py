@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(shutil.which("tclsh") is None or shutil.which("m
                                 reason="needs tclsh and make")
 
 
-@pytest.fixture(scope="module", params=["pynq-z2", "zcu104"])
+@pytest.fixture(scope="module", params=["pynq-z2", "zcu104", "kv260"])
 def built(request, tmp_path_factory):
     project = board_project(tmp_path_factory.mktemp(request.param) / "prj", request.param, images=4)
     res = make(project, "bitstream", env=tools_env())
