@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from hlsgen.names import linear_stage
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.names import linear_stage
 from hlsgen.spec import HardwareSpec, HlsSettings
 
 INPUT_NAME = "input_1"
@@ -88,21 +88,23 @@ def hls4ml_config(spec: HardwareSpec, settings: HlsSettings) -> dict[str, Any]:
     }
 
 
-def _convert_keras2(model, hls_config: dict[str, Any], **kwargs):
-    """``hls4ml.converters.convert_from_keras_model`` for a Keras-2 model, without its version dispatch.
+def _convert_keras(model, hls_config: dict[str, Any], **kwargs):
+    """``hls4ml.converters.convert_from_keras_model`` without its version dispatch: the converter of the
+    Keras that :mod:`hlsgen.keras_compat` selected.
 
     hls4ml 1.3.0 picks its Keras-3 parser whenever the standalone ``keras`` package is 3.x, whichever
     Keras built the model; TensorFlow >= 2.16 installs Keras 3 beside ``tf_keras`` (the Keras 2 that
-    :mod:`hlsgen.keras_compat` selects), and the Keras-3 parser fails on a ``tf_keras`` model. This
-    builds the same configuration as ``convert_from_keras_model`` (hls4ml's own helpers) and calls the
-    Keras-2 converter directly, on every stack: with TensorFlow 2.14 it is the path the dispatch takes.
+    :mod:`hlsgen.keras_compat` selects with QKeras 0.9.0), and the Keras-3 parser fails on a ``tf_keras``
+    model. This builds the same configuration as ``convert_from_keras_model`` (hls4ml's own helpers) and
+    calls the Keras-2 converter directly on the Keras 2 stacks (with TensorFlow 2.14 it is the path the
+    dispatch takes), the Keras-3 one (``keras_v3_to_hls``, as the dispatch does) on the Keras 3 stack.
     """
-    from hlsgen.keras_compat import KERAS_VERSION  # first: it decides the Keras flavour
+    from hlsgen.keras_compat import KERAS3, KERAS_VERSION  # first: it decides the Keras flavour
 
-    if not KERAS_VERSION.startswith("2."):
-        raise HlsgenError(f"hlsgen needs Keras 2 (tf.keras or tf_keras), but TensorFlow's keras is Keras "
-                          f"{KERAS_VERSION[:20]}: is TF_USE_LEGACY_KERAS set to something other than 1?")
-    from hls4ml.converters import _check_hls_config, _check_model_config, keras_v2_to_hls
+    if KERAS3 != (not KERAS_VERSION.startswith("2.")):
+        raise HlsgenError(f"the installed QKeras needs Keras {3 if KERAS3 else 2}, but TensorFlow's keras is "
+                          f"Keras {KERAS_VERSION[:20]}: is TF_USE_LEGACY_KERAS set to something other than 1?")
+    from hls4ml.converters import _check_hls_config, _check_model_config, keras_v2_to_hls, keras_v3_to_hls
     from hls4ml.utils.config import create_config
 
     config = create_config(**kwargs)
@@ -110,7 +112,8 @@ def _convert_keras2(model, hls_config: dict[str, Any], **kwargs):
                   HLSConfig={"Model": _check_model_config(hls_config.get("Model"))})
     config["HLSConfig"]["Model"]["BitExact"] = None
     _check_hls_config(config, hls_config)
-    hls_model = keras_v2_to_hls(config)
+    # hls4ml's defaults (allow_da_fallback, allow_v2_fallback): the plain layers here have Keras-3 handlers
+    hls_model = keras_v3_to_hls(config, True, True) if KERAS3 else keras_v2_to_hls(config)
     # hls4ml's YAML writer saves a model of the standalone keras package as keras_model.keras (which
     # hlsgen deletes: spec.json and weights.npz describe the model exactly) but pickles any other one
     # into hls4ml_config.yml, with a timestamp (a tf_keras model next to Keras 3): record none.
@@ -124,7 +127,7 @@ def convert(spec: HardwareSpec, settings: HlsSettings, output_dir: Path):
     with warnings.catch_warnings():
         # we set the softmax accum_t on purpose (hls4ml reads it from the top-level key)
         warnings.filterwarnings("ignore", message="Overriding attribute 'accum_t'", category=UserWarning)
-        hls_model = _convert_keras2(
+        hls_model = _convert_keras(
             model, hls_config=hls4ml_config(spec, settings), output_dir=str(output_dir), project_name=spec.name,
             backend=settings.backend, io_type=settings.io_type, part=settings.part,
             clock_period=settings.clock_period,
