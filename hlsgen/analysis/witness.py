@@ -19,18 +19,26 @@ def stage_index(spec: HardwareSpec, layer: str) -> int:
     return next(i for i, s in enumerate(spec.stages) if s.name == layer)
 
 
-def points(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str, keep: bool = False) -> CastCheck:
-    """The cast evaluated exactly on each input of the batch ``x`` (``keep``: with every value): the golden
-    model runs the stages before the cast's (much faster than the analysis of points), the analysis of
-    points the cast's own stage."""
+def _stage_inputs(spec: HardwareSpec, x: np.ndarray, i: int) -> np.ndarray:
+    """The input codes of stage ``i`` for the batch ``x`` (the golden model runs the stages before it)."""
     from hlsgen.golden import run
 
+    if i == 0:
+        return x
+    prefix = HardwareSpec(spec.name, spec.input_shape, spec.input_t, spec.stages[:i])
+    return run(prefix, x, threads=1).trace[spec.stages[i - 1].name].astype(np.int64)
+
+
+def points(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str, keep: bool = False,
+           inputs: np.ndarray | None = None) -> CastCheck:
+    """The cast evaluated exactly on each input of the batch ``x`` (``keep``: with every value): the golden
+    model runs the stages before the cast's (much faster than the analysis of points), the analysis of
+    points the cast's own stage (on ``inputs``, that stage's inputs, when given)."""
     i = stage_index(spec, layer)
-    if i > 0:
-        prefix = HardwareSpec(spec.name, spec.input_shape, spec.input_t, spec.stages[:i])
-        x = run(prefix, x, threads=1).trace[spec.stages[i - 1].name].astype(np.int64)
-        spec = HardwareSpec(spec.name, spec.stages[i].input_shape, spec.stages[i].input_t, spec.stages[i:i + 1])
-    return find_check(analyse(spec, x, x, last=0, outputs={} if keep else None), layer, cast)
+    x = _stage_inputs(spec, x, i) if inputs is None else inputs
+    s = spec.stages[i]
+    alone = HardwareSpec(spec.name, s.input_shape, s.input_t, (s,))
+    return find_check(analyse(alone, x, x, last=0, outputs={} if keep else None), layer, cast)
 
 
 def confirmed(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str) -> bool:
@@ -47,7 +55,23 @@ def confirmed(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str) -> bool:
 def _scores(spec: HardwareSpec, x: np.ndarray, layer: str, cast: str, sides: tuple[int | None, int | None],
             value: int | None) -> np.ndarray:
     """Per input of the batch: how far the value ``value`` (every value's worst, None) lies beyond the
-    overflow thresholds ``sides = (a, b)`` (codes of the cast's source; >= 0: it overflows)."""
+    overflow thresholds ``sides = (a, b)`` (codes of the cast's source; >= 0: it overflows).
+
+    A softmax's result is a table lookup, flat almost everywhere: there the score is how far its input
+    ``value`` (None: the largest) exceeds every other (a probability near 1 is what saturates), shifted
+    below 0, and 1 where the result overflows."""
+    i = stage_index(spec, layer)
+    if spec.stages[i].kind is StageKind.SOFTMAX and cast == "result":
+        logits = _stage_inputs(spec, x, i).reshape(len(x), -1)
+        over = points(spec, x, layer, cast, inputs=logits).overflow > 0
+        top = np.sort(logits, axis=1)
+        if value is None:
+            margin = top[:, -1] - top[:, -2]
+        else:
+            others = np.delete(logits, value, axis=1).max(axis=1)
+            margin = logits[:, value] - others
+        span = float(spec.stages[i].input_t.max_code - spec.stages[i].input_t.min_code)
+        return np.where(over, 1.0, margin - 2 * span - 1)
     check = points(spec, x, layer, cast, keep=value is not None)
     if value is None:
         return check.excess  # in LSBs of the cast's type: > 0 when it overflows
@@ -90,7 +114,8 @@ def find_witness(spec: HardwareSpec, layer: str, cast: str, starts: np.ndarray, 
                  values: int = 3) -> np.ndarray | None:
     """An input whose value at this cast overflows, or None when none is found within ``seconds`` (the
     cast is not then shown safe). Ascends on the worst value's excess from the best of ``starts``, then on
-    each of the ``values`` values whose interval bounds exceed the type most, from the best start for each."""
+    each of the ``values`` values whose interval bounds exceed the type most (a softmax result: on every
+    class's margin), from the best start for each; each ascent gets an equal share of the time left."""
     deadline = time.monotonic() + seconds
     t = spec.input_t
     shape = tuple(spec.input_shape)
@@ -102,10 +127,13 @@ def find_witness(spec: HardwareSpec, layer: str, cast: str, starts: np.ndarray, 
         return None  # no input in range overflows it
     lo, hi = check.value_lo[0], check.value_hi[0]
     excess = np.maximum(hi - b if b is not None else -np.inf, a - lo if a is not None else -np.inf)
-    targets = [int(k) for k in np.argsort(-excess, kind="stable")[:values] if excess[k] >= 0] + [None]
-    for value in targets:
+    targets = [None] + [int(k) for k in np.argsort(-excess, kind="stable")[:values] if excess[k] >= 0]
+    if spec.stages[stage_index(spec, layer)].kind is StageKind.SOFTMAX and cast == "result":
+        targets = [None, *range(lo.size)]  # every class may be the one that saturates
+    for n, value in enumerate(targets):
         s = _scores(spec, starts, layer, cast, sides, value)
-        x = _ascend(spec, layer, cast, starts[int(np.argmax(s))], sides, value, deadline)
+        share = time.monotonic() + (deadline - time.monotonic()) / (len(targets) - n)  # each its part of the rest
+        x = _ascend(spec, layer, cast, starts[int(np.argmax(s))], sides, value, share)
         if points(spec, x[None], layer, cast).overflow[0] > 0:
             return x
         if time.monotonic() >= deadline:
