@@ -276,15 +276,19 @@ class _Network:
         lo, hi = c.value_lo[0].reshape(-1).tolist(), c.value_hi[0].reshape(-1).tolist()
         sums: Values = []
         for o in range(m.shape[1]):
-            total = _const(bias[o])
+            coefs: dict[int, int] = {}
+            const = bias[o]
             for i in np.flatnonzero(m[:, o]).tolist():
                 w, (x, x_lo, x_hi) = int(m[i, o]), xs[i]
                 if shift <= 0:
-                    total = _add(total, x, w * 2**-shift)
+                    term = _scale(x, w * 2**-shift)
                 else:
                     a, b = w * x_lo, w * x_hi
-                    total = _add(total, self.e.rounded(_scale(x, w), min(a, b), max(a, b), shift, acc_t.rounding)[0])
-            sums.append((total, lo[o], hi[o]))
+                    term = self.e.rounded(_scale(x, w), min(a, b), max(a, b), shift, acc_t.rounding)[0]
+                for v, c in term[0].items():  # summed in place: the sum of n terms is O(n)
+                    coefs[v] = coefs.get(v, 0) + c
+                const += term[1]
+            sums.append((({v: c for v, c in coefs.items() if c}, const), lo[o], hi[o]))
         out = self.cast(stage, "accum", sums, FixedType.widest(acc_t.frac, acc_t.rounding), acc_t)
         if out is None or stage.result_t == acc_t:
             return out

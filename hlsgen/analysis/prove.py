@@ -78,6 +78,7 @@ def prove(spec: HardwareSpec, test_inputs: np.ndarray | None = None, search: boo
     shape = (1, *spec.input_shape)
     outputs: dict = {}
     box = analyse(spec, np.full(shape, t.min_code), np.full(shape, t.max_code), outputs=outputs)
+    # the same array as both bounds: the analysis of points (one pass per weighted stage)
     tests = analyse(spec, test_inputs, test_inputs) if test_inputs is not None and len(test_inputs) else None
     checks = {(c.layer, c.cast): c for c in box}
     proved = {k for k, c in checks.items() if c.overflow[0] == 0}
