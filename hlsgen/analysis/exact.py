@@ -21,10 +21,11 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint
 from scipy.sparse import csr_matrix, vstack
 
 from hlsgen.analysis.interval import overflow_thresholds
+from hlsgen.analysis.milp import Aff, Program, add, const, scale, solve
 from hlsgen.fixed import FixedType, Overflow, Rounding
 from hlsgen.fixed.rounding import clips, saturation_bounds
 from hlsgen.geometry import padding
@@ -32,9 +33,6 @@ from hlsgen.golden.layers import STAGE_FUNCTIONS
 from hlsgen.spec import HardwareSpec, Stage, StageKind
 
 _MAX_CONNECTIONS = 1 << 26  # unit-input matrix of a weighted stage (int64 entries): 512 MB at most
-
-# An affine expression of the program's variables: ({variable: coefficient}, constant), its bounds.
-Aff = tuple[dict[int, int], int]
 
 
 class Unsupported(Exception):
@@ -69,61 +67,8 @@ def _remainders(rounding: Rounding, step: int) -> tuple[tuple[int, int], tuple[i
             Rounding.RND_CONV: ((-half, half), (-half, half))}[rounding]
 
 
-class _Program:
-    """The variables (integer, bounded), the linear rows, and whether any part was relaxed."""
-
-    def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.rows: list[tuple[dict[int, int], float, float]] = []
-        self.relaxed = False
-
-    def var(self, lo: float, hi: float) -> int:
-        self.lb.append(lo)
-        self.ub.append(hi)
-        return len(self.lb) - 1
-
-    def row(self, expr: Aff, lo: float, hi: float) -> None:
-        """``lo <= expr <= hi``."""
-        coefs, const = expr
-        self.rows.append((coefs, lo - const, hi - const))
-
-    def define(self, expr: Aff, lo: int, hi: int) -> Aff:
-        """A new variable equal to ``expr`` (bounds ``[lo, hi]``)."""
-        if not expr[0]:
-            return expr
-        v = self.var(lo, hi)
-        self.row(_add(expr, ({v: -1}, 0)), 0, 0)
-        return ({v: 1}, 0)
-
-    def matrix(self) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
-        data, cols, ptr = [], [], [0]
-        for coefs, _, _ in self.rows:
-            cols.extend(coefs)
-            data.extend(coefs.values())
-            ptr.append(len(cols))
-        a = csr_matrix((np.array(data, np.float64), np.array(cols, np.int64), np.array(ptr)),
-                       shape=(len(self.rows), len(self.lb)))
-        return a, np.array([r[1] for r in self.rows]), np.array([r[2] for r in self.rows])
-
-
-def _add(a: Aff, b: Aff, scale: int = 1) -> Aff:
-    coefs = dict(a[0])
-    for v, c in b[0].items():
-        coefs[v] = coefs.get(v, 0) + scale * c
-    return {v: c for v, c in coefs.items() if c}, a[1] + scale * b[1]
-
-
-def _scale(a: Aff, k: int) -> Aff:
-    return {v: c * k for v, c in a[0].items()}, a[1] * k
-
-
-def _const(c: int) -> Aff:
-    return {}, int(c)
-
-
 class _Encoder:
-    def __init__(self, p: _Program):
+    def __init__(self, p: Program):
         self.p = p
 
     def binary(self) -> int:
@@ -132,31 +77,31 @@ class _Encoder:
     def rounded(self, x: Aff, lo: int, hi: int, shift: int, rounding: Rounding) -> tuple[Aff, int, int]:
         """``x * 2**-shift`` rounded (codes in ``[lo, hi]``), and its bounds."""
         if shift <= 0:
-            return _scale(x, 2**-shift), lo * 2**-shift, hi * 2**-shift
+            return scale(x, 2**-shift), lo * 2**-shift, hi * 2**-shift
         q_lo, q_hi = _round_int(lo, shift, rounding), _round_int(hi, shift, rounding)
         if not x[0]:
             q = _round_int(x[1], shift, rounding)
-            return _const(q), q, q
+            return const(q), q, q
         step = 2**shift
         q = self.p.var(q_lo, q_hi)
-        r = _add(x, ({q: -step}, 0))  # x - step * q
+        r = add(x, ({q: -step}, 0))  # x - step * q
         pos, neg = _remainders(rounding, step)
         if pos == neg or lo >= 0 or hi <= 0:
             r_lo, r_hi = pos if lo >= 0 else neg
             self.p.row(r, r_lo, r_hi)
         else:  # s = 1: x >= 0, s = 0: x <= 0 (x = 0 satisfies both intervals: r = 0)
             s = self.binary()
-            self.p.row(_add(x, ({s: -lo}, lo), -1), 0, np.inf)  # x >= lo * (1 - s)
-            self.p.row(_add(x, ({s: hi}, 0), -1), -np.inf, 0)  # x <= hi * s
-            self.p.row(_add(r, ({s: neg[0] - pos[0]}, 0)), neg[0], np.inf)  # r >= neg + (pos - neg) * s
-            self.p.row(_add(r, ({s: neg[1] - pos[1]}, 0)), -np.inf, neg[1])
+            self.p.row(add(x, ({s: -lo}, lo), -1), 0, np.inf)  # x >= lo * (1 - s)
+            self.p.row(add(x, ({s: hi}, 0), -1), -np.inf, 0)  # x <= hi * s
+            self.p.row(add(r, ({s: neg[0] - pos[0]}, 0)), neg[0], np.inf)  # r >= neg + (pos - neg) * s
+            self.p.row(add(r, ({s: neg[1] - pos[1]}, 0)), -np.inf, neg[1])
         if rounding is Rounding.RND_CONV:  # a tie (|r| = half) only for an even q: q = 2h + odd
             odd = self.binary()
             h = self.p.var(np.floor(q_lo / 2) - 1, np.ceil(q_hi / 2) + 1)
             self.p.row(({q: 1, h: -2, odd: -1}, 0), 0, 0)
             half = step // 2
-            self.p.row(_add(r, ({odd: 1}, 0)), -np.inf, half)  # r <= half - odd
-            self.p.row(_add(r, ({odd: -1}, 0)), -half, np.inf)  # r >= -half + odd
+            self.p.row(add(r, ({odd: 1}, 0)), -np.inf, half)  # r <= half - odd
+            self.p.row(add(r, ({odd: -1}, 0)), -half, np.inf)  # r >= -half + odd
         return ({q: 1}, 0), q_lo, q_hi
 
     def maximum(self, xs: list[tuple[Aff, int, int]]) -> tuple[Aff, int, int]:
@@ -169,11 +114,11 @@ class _Encoder:
         y = self.p.var(best, top)
         picks = []
         for x, lo, _ in xs:
-            self.p.row(_add(({y: 1}, 0), x, -1), 0, np.inf)  # y >= x
+            self.p.row(add(({y: 1}, 0), x, -1), 0, np.inf)  # y >= x
             a = self.binary()
             picks.append(a)
             m = top - lo  # y <= x + m * (1 - a)
-            self.p.row(_add(({y: 1, a: m}, 0), x, -1), -np.inf, m)
+            self.p.row(add(({y: 1, a: m}, 0), x, -1), -np.inf, m)
         self.p.row(({a: 1 for a in picks}, 0), 1, 1)
         return ({y: 1}, 0), best, top
 
@@ -187,15 +132,15 @@ class _Encoder:
             return r, max(r_lo, s_lo), min(r_hi, s_hi)
         if clips(t):
             if r_lo < s_lo:
-                r, r_lo, r_hi = self.maximum([(r, r_lo, r_hi), (_const(s_lo), s_lo, s_lo)])
+                r, r_lo, r_hi = self.maximum([(r, r_lo, r_hi), (const(s_lo), s_lo, s_lo)])
             if r_hi > s_hi:  # min(r, s_hi) = -max(-r, -s_hi)
-                m, m_lo, m_hi = self.maximum([(_scale(r, -1), -r_hi, -r_lo), (_const(-s_hi), -s_hi, -s_hi)])
-                r, r_lo, r_hi = _scale(m, -1), -m_hi, -m_lo
+                m, m_lo, m_hi = self.maximum([(scale(r, -1), -r_hi, -r_lo), (const(-s_hi), -s_hi, -s_hi)])
+                r, r_lo, r_hi = scale(m, -1), -m_hi, -m_lo
             return r, r_lo, r_hi
         if t.overflow is Overflow.WRAP and not t.sat_bits:
             span = 2**t.width
             m = self.p.var((r_lo - t.max_code) // span, -((t.min_code - r_hi) // span))
-            w = _add(r, ({m: -span}, 0))
+            w = add(r, ({m: -span}, 0))
             self.p.row(w, t.min_code, t.max_code)
             return w, t.min_code, t.max_code
         self.p.relaxed = True  # not modelled: any code of the type
@@ -207,15 +152,15 @@ class _Encoder:
             return x, lo, hi
         q_lo, q_hi = int(np.sign(lo)) * (abs(lo) // n), int(np.sign(hi)) * (abs(hi) // n)
         q = self.p.var(q_lo, q_hi)
-        r = _add(x, ({q: -n}, 0))
+        r = add(x, ({q: -n}, 0))
         if lo >= 0 or hi <= 0:
             self.p.row(r, *((0, n - 1) if lo >= 0 else (1 - n, 0)))
         else:
             s = self.binary()
-            self.p.row(_add(x, ({s: -lo}, lo), -1), 0, np.inf)
-            self.p.row(_add(x, ({s: hi}, 0), -1), -np.inf, 0)
-            self.p.row(_add(r, ({s: -(n - 1)}, 0)), 1 - n, np.inf)  # r >= (1 - n)(1 - s)
-            self.p.row(_add(r, ({s: -(n - 1)}, 0)), -np.inf, 0)  # r <= (n - 1) s
+            self.p.row(add(x, ({s: -lo}, lo), -1), 0, np.inf)
+            self.p.row(add(x, ({s: hi}, 0), -1), -np.inf, 0)
+            self.p.row(add(r, ({s: -(n - 1)}, 0)), 1 - n, np.inf)  # r >= (1 - n)(1 - s)
+            self.p.row(add(r, ({s: -(n - 1)}, 0)), -np.inf, 0)  # r <= (n - 1) s
         return ({q: 1}, 0), q_lo, q_hi
 
 
@@ -253,7 +198,7 @@ class _Network:
 
     def __init__(self, spec: HardwareSpec, checks: dict, proved: set[tuple[str, str]], target: tuple[str, str]):
         self.spec, self.checks, self.proved, self.target = spec, checks, proved, target
-        self.p = _Program()
+        self.p = Program()
         self.e = _Encoder(self.p)
         self.found: Values | None = None
 
@@ -277,18 +222,18 @@ class _Network:
         sums: Values = []
         for o in range(m.shape[1]):
             coefs: dict[int, int] = {}
-            const = bias[o]
+            offset = bias[o]
             for i in np.flatnonzero(m[:, o]).tolist():
                 w, (x, x_lo, x_hi) = int(m[i, o]), xs[i]
                 if shift <= 0:
-                    term = _scale(x, w * 2**-shift)
+                    term = scale(x, w * 2**-shift)
                 else:
                     a, b = w * x_lo, w * x_hi
-                    term = self.e.rounded(_scale(x, w), min(a, b), max(a, b), shift, acc_t.rounding)[0]
+                    term = self.e.rounded(scale(x, w), min(a, b), max(a, b), shift, acc_t.rounding)[0]
                 for v, c in term[0].items():  # summed in place: the sum of n terms is O(n)
                     coefs[v] = coefs.get(v, 0) + c
-                const += term[1]
-            sums.append((({v: c for v, c in coefs.items() if c}, const), lo[o], hi[o]))
+                offset += term[1]
+            sums.append((({v: c for v, c in coefs.items() if c}, offset), lo[o], hi[o]))
         out = self.cast(stage, "accum", sums, FixedType.widest(acc_t.frac, acc_t.rounding), acc_t)
         if out is None or stage.result_t == acc_t:
             return out
@@ -299,8 +244,8 @@ class _Network:
         if kind.weighted:
             return self.weighted(stage, xs)
         if kind is StageKind.RELU:
-            relu = [self.e.maximum([x, (_const(0), 0, 0)]) if x[1] < 0 < x[2] else
-                    (x if x[1] >= 0 else (_const(0), 0, 0)) for x in xs]
+            relu = [self.e.maximum([x, (const(0), 0, 0)]) if x[1] < 0 < x[2] else
+                    (x if x[1] >= 0 else (const(0), 0, 0)) for x in xs]
             return self.cast(stage, "result", relu, stage.input_t, stage.result_t)
         if kind is StageKind.LINEAR:
             return self.cast(stage, "result", xs, stage.input_t, stage.result_t)
@@ -309,14 +254,14 @@ class _Network:
             return out if stage.result_t == stage.input_t else self.cast(stage, "result", out, stage.input_t,
                                                                          stage.result_t)
         if kind is StageKind.AVGPOOL:
-            acc_t, scale = stage.accum_t, 2 ** (stage.accum_t.frac - stage.input_t.frac)
+            acc_t, factor = stage.accum_t, 2 ** (stage.accum_t.frac - stage.input_t.frac)
             windows = _window_indices(stage)
             sums = []
             for w in windows:
-                total = _const(0)
+                total = const(0)
                 for i in w:
-                    total = _add(total, xs[i][0], scale)
-                sums.append((total, sum(xs[i][1] for i in w) * scale, sum(xs[i][2] for i in w) * scale))
+                    total = add(total, xs[i][0], factor)
+                sums.append((total, sum(xs[i][1] for i in w) * factor, sum(xs[i][2] for i in w) * factor))
             out = self.cast(stage, "pool", sums, FixedType.widest(acc_t.frac), acc_t)
             if out is None:
                 return None
@@ -328,7 +273,7 @@ class _Network:
 
 
 def encode(spec: HardwareSpec, checks: dict, proved: set[tuple[str, str]], target: tuple[str, str],
-           deadline: float = float("inf")) -> tuple[_Program, list[int], Values]:
+           deadline: float = float("inf")) -> tuple[Program, list[int], Values]:
     """The program of the network up to the cast ``target``: its input variables and the values before that
     cast (codes of the cast's source type, flat). ``checks`` maps ``(layer, cast)`` to the interval
     analysis' check with per-value bounds. Raises TimeoutError past ``deadline`` (``time.monotonic()``)."""
@@ -372,21 +317,21 @@ def exact_check(spec: HardwareSpec, checks: dict, proved: set[tuple[str, str]], 
         left = deadline - time.monotonic()
         if left <= 0:
             return Outcome(False, None, None, p.relaxed)
-        coefs, const = values[k][0]
+        coefs, offset = values[k][0]
         row = np.zeros(n)
         for v, c in coefs.items():
             row[v] = c
         # sign * value >= sign * threshold, loosened by half a code (values are integers): HiGHS' tolerances
         # then cannot cut off a solution that lies exactly on the threshold
-        need = sign * ((b if sign > 0 else a) - const) - 0.5
-        res = milp(np.zeros(n), integrality=np.ones(n), bounds=bounds,
-                   constraints=[LinearConstraint(vstack([matrix, csr_matrix(sign * row)]),
-                                                 np.append(row_lo, need), np.append(row_hi, np.inf))],
-                   options={"time_limit": max(left, 0.1), "disp": False})
-        if res.x is not None:
-            x = np.rint(res.x[inputs]).astype(np.int64)
+        need = sign * ((b if sign > 0 else a) - offset) - 0.5
+        status, solution = solve(dict(c=np.zeros(n), integrality=np.ones(n), bounds=bounds,
+                                       constraints=[LinearConstraint(vstack([matrix, csr_matrix(sign * row)]),
+                                                                     np.append(row_lo, need),
+                                                                     np.append(row_hi, np.inf))]), left)
+        if solution is not None:
+            x = np.rint(solution[inputs]).astype(np.int64)
             return Outcome(False, x.reshape(spec.input_shape), None, p.relaxed)
-        if res.status != 2:  # not infeasible: the time ran out (or the solver gave up)
+        if status != 2:  # not infeasible: the time ran out (or the solver gave up)
             return Outcome(False, None, None, p.relaxed)
     lo = int(v_lo.min()) if a is None else max(int(v_lo.min()), a + 1)
     hi = int(v_hi.max()) if b is None else min(int(v_hi.max()), b - 1)

@@ -109,3 +109,16 @@ def test_overflow_thresholds_are_the_first_codes_that_overflow(text):
     a, b = overflow_thresholds(t, src, src.min_code, src.max_code)
     assert a == codes[(codes <= 0) & over].max() and b == codes[(codes >= 0) & over].min()
     assert not over[(codes > a) & (codes < b)].any()
+
+
+def test_prove_json_names_the_method_and_every_status_is_a_string(tmp_path, capsys):
+    import json
+
+    from hlsgen.analysis.command import prove_command
+
+    random_spec(CASES["mlp"], seed=1).save(tmp_path)
+    assert prove_command(str(tmp_path), as_json=True, time_limit=30) == 0
+    casts = {(c["layer"], c["cast"]): c for c in json.loads(capsys.readouterr().out)["casts"]}
+    assert (casts[("d1", "result")]["status"], casts[("d1", "result")]["method"]) == ("proved", "exact")
+    assert (casts[("h", "accum")]["status"], casts[("h", "accum")]["method"]) == ("proved", "interval")
+    assert all(c["status"] in ("proved", "may_overflow", "unknown") for c in casts.values())

@@ -139,3 +139,12 @@ def test_witnesses_for_every_cast_of_a_random_network_no_test_image_overflows():
         check = next(c for c in analyse(spec, x, x) if (c.layer, c.cast) == key)
         assert check.overflow[0] > 0, key
     assert reports[("c1_relu", "result")].to_json()["status"] == "may_overflow"
+
+
+@pytest.mark.parametrize("seconds", [-1.0, float("nan")])
+def test_prove_command_refuses_a_time_limit_that_is_not_seconds(seconds, tmp_path):
+    from hlsgen.analysis.command import prove_command
+    from hlsgen.errors import UsageError
+
+    with pytest.raises(UsageError, match="--time-limit"):
+        prove_command(str(tmp_path), as_json=False, time_limit=seconds)
