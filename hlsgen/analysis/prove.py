@@ -19,7 +19,7 @@ __all__ = ["BUILD_TIME_LIMIT", "DEFAULT_TIME_LIMIT", "CastCheck", "CastReport", 
            "analyse", "find_witness", "prove", "summary"]
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per cast, witness search and exact method (hlsgen prove --time-limit)
-BUILD_TIME_LIMIT = 4.0  # the same in hlsgen build, which must stay fast (hlsgen prove is the thorough run)
+BUILD_TIME_LIMIT = 5.0  # the same in hlsgen build, which must stay fast (hlsgen prove is the thorough run)
 
 
 class ProofStatus(str, Enum):
@@ -68,7 +68,7 @@ def _values(c: CastCheck, lo: int, hi: int) -> tuple[float, float]:
 def prove(spec: HardwareSpec, test_inputs: np.ndarray | None = None, search: bool = True,
           time_limit: float = DEFAULT_TIME_LIMIT) -> list[CastReport]:
     """Every cast of the spec, in network order: proved by intervals; else may overflow when a test input
-    or the witness search (``search``, up to half of ``time_limit``, at most 10 s) gives an input the golden
+    or the witness search (``search``, up to 3/4 of ``time_limit``, at most 10 s) gives an input the golden
     model confirms; else the exact method in the rest of ``time_limit`` seconds per cast (0: not tried):
     proved, or a witness (confirmed), or unknown. A cast
     proved either way counts as proved for the exact checks of later casts.
@@ -98,7 +98,7 @@ def prove(spec: HardwareSpec, test_inputs: np.ndarray | None = None, search: boo
             found = test_inputs[int(np.argmax(tests[i].overflow > 0))]
         elif search:
             cand = np.stack(starts + ([test_inputs[int(np.argmax(tests[i].excess))]] if tests is not None else []))
-            found = find_witness(spec, c.layer, c.cast, cand, seconds=min(10.0, max(time_limit / 2, 1.0)))
+            found = find_witness(spec, c.layer, c.cast, cand, seconds=min(10.0, max(0.75 * time_limit, 1.0)))
         if found is not None and confirmed(spec, found, c.layer, c.cast):
             reports.append(CastReport(c.layer, c.cast, str(c.t), ProofStatus.MAY_OVERFLOW, bound, None,
                                       found.reshape(-1).tolist(), True, fraction,

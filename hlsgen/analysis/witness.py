@@ -113,9 +113,9 @@ def _ascend(spec: HardwareSpec, layer: str, cast: str, x: np.ndarray, sides, val
 def find_witness(spec: HardwareSpec, layer: str, cast: str, starts: np.ndarray, seconds: float = 10.0,
                  values: int = 3) -> np.ndarray | None:
     """An input whose value at this cast overflows, or None when none is found within ``seconds`` (the
-    cast is not then shown safe). Ascends on the worst value's excess from the best of ``starts``, then on
-    each of the ``values`` values whose interval bounds exceed the type most (a softmax result: on every
-    class's margin), from the best start for each; each ascent gets an equal share of the time left."""
+    cast is not then shown safe). Ascends on each of the ``values`` values whose interval bounds exceed the
+    type most, then on the worst value's excess (a softmax result: on the margin of the top class, then of
+    every class), each from the best of ``starts`` for it, each ascent with an equal share of the time left."""
     deadline = time.monotonic() + seconds
     t = spec.input_t
     shape = tuple(spec.input_shape)
@@ -127,7 +127,7 @@ def find_witness(spec: HardwareSpec, layer: str, cast: str, starts: np.ndarray, 
         return None  # no input in range overflows it
     lo, hi = check.value_lo[0], check.value_hi[0]
     excess = np.maximum(hi - b if b is not None else -np.inf, a - lo if a is not None else -np.inf)
-    targets = [None] + [int(k) for k in np.argsort(-excess, kind="stable")[:values] if excess[k] >= 0]
+    targets = [int(k) for k in np.argsort(-excess, kind="stable")[:values] if excess[k] >= 0] + [None]
     if spec.stages[stage_index(spec, layer)].kind is StageKind.SOFTMAX and cast == "result":
         targets = [None, *range(lo.size)]  # every class may be the one that saturates
     for n, value in enumerate(targets):
