@@ -38,7 +38,9 @@ class BuildState:
     n_test: int | None = None
     verbose: int = 1
     data: Mnist | None = None
+    test_codes: np.ndarray | None = None  # the input codes of the test images the project holds, computed once
     codes: Codes | None = None  # the trained integer weights, from training or the cache
+    trained: Any = None  # this build's training (TrainResult), None when the cache was reused
     spec: HardwareSpec | None = None
     settings: HlsSettings | None = None
     hls_model: Any = None  # hls4ml's model of the project (its I/O names and traced layers)
@@ -51,10 +53,11 @@ Step = Callable[[BuildState], BuildState]
 
 def step_estimate(state: BuildState) -> BuildState:
     """Print the pre-synthesis estimate; stop before training when hls4ml would compute wrong results."""
+    from hlsgen.spec.lower import lower_with_settings
     from hlsgen.synth.estimate import estimate
     from hlsgen.synth.estimate_format import format_estimate
 
-    est = estimate(state.cfg)
+    est = estimate(*lower_with_settings(state.cfg))
     print(format_estimate(est))
     if est.problems:
         raise ConfigError(est.problems[0])
@@ -62,7 +65,12 @@ def step_estimate(state: BuildState) -> BuildState:
 
 
 def step_data(state: BuildState) -> BuildState:
-    return replace(state, data=load_for(state.cfg.data.path, state.cfg.input_shape))
+    """The data set, and the input codes of the test images the project will hold (once, for the test vectors
+    and the proof)."""
+    from hlsgen.data import input_codes
+
+    data = load_for(state.cfg.data.path, state.cfg.input_shape)
+    return replace(state, data=data, test_codes=input_codes(state.cfg.input_type, data.x_test[: state.n_test]))
 
 
 def step_train(state: BuildState) -> BuildState:
@@ -79,7 +87,7 @@ def step_train(state: BuildState) -> BuildState:
     result = train_models(state.cfg, state.data, epochs=state.epochs, verbose=state.verbose)
     write_training(state.work / "train", state.cfg, result)
     print(format_metrics(result.metrics))
-    return replace(state, codes=result.spec.codes(), qkeras_labels=result.qkeras_labels)
+    return replace(state, codes=result.spec.codes(), qkeras_labels=result.qkeras_labels, trained=result)
 
 
 def step_lower(state: BuildState) -> BuildState:
@@ -102,14 +110,32 @@ def step_emit(state: BuildState) -> BuildState:
 def step_test_vectors(state: BuildState) -> BuildState:
     """tb_data: input codes, the golden model's expected outputs, labels, QKeras' labels; the manifest and
     the testbench that checks exactly this evidence."""
-    from hlsgen.data import input_codes
+    from hlsgen import golden
     from hlsgen.hls.project import write_test_vectors
 
-    x_test, y_test = state.data.x_test[: state.n_test], state.data.y_test[: state.n_test]
-    qk = state.qkeras_labels[: len(x_test)] if state.qkeras_labels is not None else None
+    codes = state.test_codes
+    y_test = state.data.y_test[: len(codes)]
+    qk = state.qkeras_labels[: len(codes)] if state.qkeras_labels is not None else None
     start = time.perf_counter()
-    write_test_vectors(state.spec, state.work, state.hls_model, input_codes(state.spec.input_t, x_test), y_test, qk)
-    return replace(state, timings={**state.timings, "golden": time.perf_counter() - start, "images": len(x_test)})
+    expected = _trained_outputs(state)
+    reused = expected is not None
+    if expected is None:
+        expected = golden.run(state.spec, codes).output
+    golden_s = time.perf_counter() - start
+    write_test_vectors(state.spec, state.work, state.hls_model, codes, y_test, qk, expected=expected)
+    return replace(state, timings={**state.timings, "golden": golden_s, "golden_reused": reused, "images": len(codes),
+                                   "tb_data": time.perf_counter() - start - golden_s})
+
+
+def _trained_outputs(state: BuildState) -> np.ndarray | None:
+    """The golden outputs this build's training computed on the test set, when they are of the spec being built
+    (the same digest) and of the same images; None (the test vectors run the golden model) otherwise."""
+    t = state.trained
+    if t is None or t.golden_output is None or t.spec.digest() != state.spec.digest():
+        return None
+    if len(t.golden_output) < len(state.test_codes):
+        return None
+    return t.golden_output[: len(state.test_codes)]
 
 
 def step_normalise(state: BuildState) -> BuildState:
@@ -132,12 +158,11 @@ def step_seal(state: BuildState) -> BuildState:
 def step_prove(state: BuildState) -> BuildState:
     """The overflow proof of the spec over every input in range (``proof.json``), with the fraction of the
     test images that saturate where a cast is not proved; one summary line."""
-    from hlsgen.data import input_codes
-    from hlsgen.analysis.prove import summary
     from hlsgen.analysis.command import write_proof
+    from hlsgen.analysis.prove import summary
 
     start = time.perf_counter()
-    reports = write_proof(state.spec, state.work, input_codes(state.spec.input_t, state.data.x_test[: state.n_test]))
+    reports = write_proof(state.spec, state.work, state.test_codes)
     print(f"build: {summary(reports)}")
     return replace(state, timings={**state.timings, "prove": time.perf_counter() - start})
 
@@ -161,8 +186,9 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
         for step in STEPS:
             state = step(state)
     t = state.timings
-    print(f"build: hls4ml {t['hls4ml']:.1f} s, golden model on {t['images']:.0f} images {t['golden']:.2f} s, "
-          f"overflow proof {t['prove']:.1f} s")
+    golden_run = "its outputs from the training, " if t["golden_reused"] else ""
+    print(f"build: hls4ml {t['hls4ml']:.1f} s, golden model on {t['images']:.0f} images ({golden_run}run once) "
+          f"{t['golden']:.2f} s, tb_data written {t['tb_data']:.1f} s, overflow proof {t['prove']:.1f} s")
     print(f"wrote {target}: run 'make -C {target} csim' (or 'make csim')")
     profile = Path(f"{target}-profile") / "summary.md"
     if profile.exists():

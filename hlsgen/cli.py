@@ -83,6 +83,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project directory written by hlsgen build")
     p.add_argument("-n", "--images", type=int, help="first N test images only (default: all)")
     p.add_argument("--trace", action="store_true", help="trace every layer and name the first that differs")
+    p.add_argument("--top", choices=["axi"], help="simulate the AXI4-Stream top of a project built with hls.board "
+                   "(make csim TOP=axi, g++)")
     p.set_defaults(func=_cmd_csim)
 
     p = sub.add_parser("rtl", help="build the spec as RTL (da4ml -> Verilog), simulate it with Verilator and compare "
@@ -111,6 +113,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        "the others")
     p.add_argument("target", help="a project directory written by hlsgen build, or a config (its cached training)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys documented in README)")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                   help="seconds per cast for the witness search and the exact method (default 60)")
     p.set_defaults(func=_cmd_prove)
 
     p = sub.add_parser("search", help="the narrowest weight/bias/result widths per layer within --max-drop points "
@@ -131,8 +135,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_estimate)
 
-    p = sub.add_parser("report", help="summarize a Vivado/Vitis HLS synthesis report (csynth.xml)")
-    p.add_argument("path", help="a project directory or a csynth.xml file")
+    p = sub.add_parser("report", help="summarize a Vivado/Vitis HLS synthesis report (csynth.xml), or Vivado's "
+                       "utilization and timing reports (a folder such as a board project's board/reports)")
+    p.add_argument("path", help="a project directory, a csynth.xml file, or a folder of Vivado reports")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys documented in README)")
     p.set_defaults(func=_cmd_report)
     return parser
@@ -224,7 +229,7 @@ def _cmd_csim(args: argparse.Namespace) -> int:
     _positive("-n/--images", args.images)
     from hlsgen.hls.runner import csim_command
 
-    return csim_command(args.project, args.images, args.trace)
+    return csim_command(args.project, args.images, args.trace, top=args.top)
 
 
 def _cmd_rtl(args: argparse.Namespace) -> int:
@@ -262,7 +267,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_prove(args: argparse.Namespace) -> int:
     from hlsgen.analysis.command import prove_command
 
-    return prove_command(args.target, args.json)
+    return prove_command(args.target, args.json, args.time_limit)
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -279,10 +284,11 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
     from hlsgen.config import load_config
+    from hlsgen.spec.lower import lower_with_settings
     from hlsgen.synth.estimate import estimate
     from hlsgen.synth.estimate_format import estimate_json, format_estimate
 
-    est = estimate(load_config(args.config))
+    est = estimate(*lower_with_settings(load_config(args.config)))
     print(json.dumps(estimate_json(est), indent=2) if args.json else format_estimate(est))
     return 0
 
@@ -290,8 +296,13 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     import json
 
+    from hlsgen.synth import vivado
     from hlsgen.synth.report import format_report, parse_csynth
 
+    if vivado.holds_reports(args.path):  # make bitstream's board/reports: utilization.rpt, timing_summary.rpt
+        vrep = vivado.load_reports(args.path)
+        print(json.dumps(vrep.to_json_dict(), indent=2) if args.json else vivado.format_report(vrep))
+        return 0
     rep = parse_csynth(args.path)
     print(json.dumps(rep.to_json_dict(), indent=2) if args.json else format_report(rep))
     return 0

@@ -1,4 +1,4 @@
-"""Keras' window geometry, the one owner of the output-size and 'same'-padding rules (Conv2D and
+"""Keras' window geometry, the one owner of the output-size, 'same'-padding, weight-layout and fan-in rules (Conv2D and
 pooling alike), for the config's shape inference, the golden model and the estimate."""
 
 from __future__ import annotations
@@ -22,3 +22,19 @@ def same_padding(size: int, window: int, stride: int) -> tuple[int, int]:
 def padding(size: int, window: int, stride: int, padding: str) -> tuple[int, int]:
     """``(before, after)`` padding along one axis for Keras' ``padding`` ('valid': none)."""
     return same_padding(size, window, stride) if padding == "same" else (0, 0)
+
+
+def weight_shape(kernel: tuple[int, int] | None, channels_in: int, channels_out: int) -> tuple[int, ...]:
+    """Keras' layout of the weights: a Conv2D's ``(kh, kw, cin, cout)`` for ``kernel`` ``(kh, kw)``, a Dense's
+    ``(n_in, n_out)`` for ``kernel`` None. The one owner of this rule (config limits, lowering, the spec's
+    checks, the estimate)."""
+    return (*kernel, channels_in, channels_out) if kernel is not None else (channels_in, channels_out)
+
+
+def fan_in(shape: tuple[int, ...]) -> int:
+    """Products summed into one output of weights of ``shape`` (:func:`weight_shape`): every axis but the last,
+    hls4ml's matrix-multiply ``n_in`` (a Conv2D's ``kh * kw * cin``, a Dense's inputs)."""
+    n = 1
+    for d in shape[:-1]:
+        n *= d
+    return n

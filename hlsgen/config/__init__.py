@@ -1,6 +1,6 @@
 """The YAML config: loading into a frozen :class:`Config` (:mod:`.loader`), the layer schema
 (:mod:`.schema`), value checks (:mod:`.checks`), the precision rules (:mod:`.precision`), names that must not collide
-(:mod:`.names`) and safe YAML reading (:mod:`.yamlfile`)."""
+(:mod:`.identifiers`) and safe YAML reading (:mod:`.yamlfile`)."""
 
 from hlsgen.config.loader import (
     Config,
@@ -12,8 +12,8 @@ from hlsgen.config.loader import (
     config_from_dict,
     load_config,
 )
-from hlsgen.config.precision import LayerPrecision
+from hlsgen.config.precision import CHOSEN, INPUT_KEY, LayerPrecision, Quantity, TypeKey
 from hlsgen.config.yamlfile import quote_types
 
-__all__ = ["Config", "DataConfig", "HlsConfig", "LayerConfig", "LayerPrecision", "SoftmaxConfig", "TrainConfig",
-           "config_from_dict", "load_config", "quote_types"]
+__all__ = ["CHOSEN", "INPUT_KEY", "Config", "DataConfig", "HlsConfig", "LayerConfig", "LayerPrecision", "Quantity",
+           "SoftmaxConfig", "TrainConfig", "TypeKey", "config_from_dict", "load_config", "quote_types"]

@@ -154,7 +154,10 @@ def choice(where: str, value: Any, choices) -> str:
 
 def parse_type(where: str, value: Any) -> FixedType:
     """Parse a precision string, raising ConfigError that names the key; rejects I > W,
-    whose LSB is 2 or more and so cannot represent network values."""
+    whose LSB is 2 or more and so cannot represent network values. A ``FixedType`` (a config changed through
+    :meth:`hlsgen.config.loader.Config.with_types`) is taken as it is, never formatted and parsed back."""
+    if isinstance(value, FixedType):
+        return _coarse(where, value, str(value))
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a type such as 'ap_fixed<8,3>', got {show(value)}")
     if len(value) > MAX_SHOWN or not value.isprintable():
@@ -163,6 +166,10 @@ def parse_type(where: str, value: Any) -> FixedType:
         t = FixedType.parse(value)
     except ValueError as err:
         raise ConfigError(f"{where}: {value!r}: {err}") from None
+    return _coarse(where, t, value)
+
+
+def _coarse(where: str, t: FixedType, value: str) -> FixedType:
     if t.integer > t.width:
         raise ConfigError(
             f"{where}: {value!r} has more integer bits than width: its LSB is {t.lsb:g}, too coarse "

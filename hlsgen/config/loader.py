@@ -32,8 +32,8 @@ from hlsgen.config.checks import (
     show,
     unknown_keys,
 )
-from hlsgen.config.names import check_layer_collisions, check_top_name
-from hlsgen.config.precision import LayerPrecision, parse_precision
+from hlsgen.config.identifiers import check_layer_collisions, check_top_name
+from hlsgen.config.precision import LayerPrecision, TypeKey, parse_precision, precision_with
 from hlsgen.config.schema import (
     ACTIVATIONS,
     LayerConfig,
@@ -43,6 +43,7 @@ from hlsgen.config.yamlfile import read_yaml
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType
 from hlsgen.fixed.bits import ceillog2
+from hlsgen.hls_settings import HlsSettings
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "none")
 IO_TYPES = ("io_stream", "io_parallel")
@@ -125,15 +126,8 @@ class SoftmaxConfig:
     table_size: int
 
 
-@dataclass(frozen=True)
-class HlsConfig:
-    backend: str
-    part: str
-    clock_period: float
-    io_type: str
-    strategy: str
-    reuse_factor: Mapping[str, int]  # every Conv2D/Dense layer, resolved
-    board: str = "none"  # a key of BOARD_PARTS, or none
+#: The config's ``hls`` section, validated: the HLS settings themselves (one class, :mod:`hlsgen.hls_settings`).
+HlsConfig = HlsSettings
 
 
 @dataclass(frozen=True)
@@ -171,10 +165,19 @@ class Config:
     input_type: FixedType
     precision: Mapping[str, LayerPrecision]  # by layer name, for layers that compute
     softmax: SoftmaxConfig
-    hls: HlsConfig
+    hls: HlsSettings
     output_dir: Path
     source: Path | None = None
     resolved: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # as given (do not change it)
+
+    def with_types(self, types: Mapping[TypeKey, FixedType]) -> Config:
+        """This config with the types of ``types`` set (``{TypeKey: FixedType}``, ``INPUT_KEY`` for the input),
+        validated like any config: derived accumulators are derived again. The types travel as FixedTypes,
+        never formatted and parsed back (:func:`hlsgen.config.precision.precision_with`)."""
+        block = precision_with(self.raw.get("precision"), tuple(lc.name for lc in self.layers), self.input_type,
+                               types)
+        return config_from_dict({**self.raw, "precision": block}, source=self.source)
 
     def layer(self, name: str) -> LayerConfig:
         for layer in self.layers:
@@ -284,7 +287,7 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Conf
     return Config(
         name=name, seed=seed, data=data, input_shape=input_shape, layers=layers, train=train,
         input_type=input_type, precision=MappingProxyType(precision), softmax=softmax, hls=hls,
-        output_dir=Path(output_dir), source=source, resolved=MappingProxyType(resolved),
+        output_dir=Path(output_dir), source=source, resolved=MappingProxyType(resolved), raw=raw,
     )
 
 
@@ -364,7 +367,8 @@ def _parse_hls(hls_raw: Mapping[str, Any], layers: tuple[LayerConfig, ...]):
     unknown_keys("hls.reuse_factor", rf_raw, ["default", *compute])
     reuse = {n: integer(f"hls.reuse_factor.{n}", rf_raw.get(n, rf_default), minimum=1, maximum=MAX_REUSE)
              for n in compute}
-    hls = HlsConfig(backend, part, clock, io_type, strategy, MappingProxyType(reuse), board)
+    hls = HlsSettings(part=part, clock_period=clock, io_type=io_type, strategy=strategy, backend=backend,
+                      reuse_factor=MappingProxyType(reuse), board=board)
     given_clock = h["clock_period"] if board == "none" or "clock_period" in hls_raw else clock
     resolved = {
         "backend": backend, "part": part, "clock_period": given_clock,

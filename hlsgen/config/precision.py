@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hlsgen.config.checks import closest, mapping, merge, parse_type, show_key, unknown_keys
 from hlsgen.config.schema import PRECISION_KEYS
@@ -21,6 +22,72 @@ MAX_WEIGHT_FRAC = 16
 
 if TYPE_CHECKING:
     from hlsgen.config import LayerConfig
+
+
+class Quantity(str, Enum):
+    """What a layer's type is for, spelled as the config's ``precision`` keys. A ``str`` enum: it compares equal
+    to (and hashes like) its key, and YAML and JSON write it as that key."""
+
+    WEIGHT = "weight"
+    BIAS = "bias"
+    ACCUM = "accum"
+    RESULT = "result"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+    __hash__ = str.__hash__
+
+
+#: The quantities whose types profile, search and import choose (an accumulator is derived, overflow-free).
+CHOSEN = (Quantity.WEIGHT, Quantity.BIAS, Quantity.RESULT)
+
+
+class TypeKey(NamedTuple):
+    """One type of the config: a layer's :class:`Quantity`; the input's is :data:`INPUT_KEY`."""
+
+    layer: str
+    quantity: Quantity
+
+
+#: The network input's type (``precision.input``), keyed like a layer's result: the values entering the network.
+INPUT_KEY = TypeKey("input", Quantity.RESULT)
+
+
+def precision_with(given: Mapping[str, Any] | None, layers: tuple[str, ...], input_type: FixedType,
+                   types: Mapping[TypeKey, FixedType]) -> dict[str, Any]:
+    """A complete ``precision`` section: ``given`` (as the config spells it) with every type of ``types`` set
+    explicitly, as a FixedType, on its layer (``INPUT_KEY`` sets ``input``; otherwise ``input`` is
+    ``input_type``); the config's ``default``, its accumulators, pooling entries and ``softmax`` stay as given.
+    ``layers``: the config's layer names in order (the order of ``layers:`` in the result)."""
+    given = dict(given or {})
+    overrides = dict(given.get("layers") or {})
+    block: dict[str, Any] = {"input": types.get(INPUT_KEY, input_type)}
+    if "default" in given:
+        block["default"] = given["default"]
+    out: dict[str, Any] = {}
+    for name in layers:
+        entry = dict(overrides.get(name) or {})
+        for quantity in CHOSEN:
+            if (name, quantity) in types:
+                entry[quantity.value] = types[(name, quantity)]
+        if entry:
+            out[name] = {q.value: entry[q.value] for q in Quantity if q.value in entry}
+    block["layers"] = out
+    if "softmax" in given:
+        block["softmax"] = given["softmax"]
+    return block
+
+
+def spelled(value: Any) -> Any:
+    """A config's dict (or part of one) as a config file spells it: every FixedType in it as its C++ string
+    (for JSON and YAML files written for the user; :meth:`Config.with_types` keeps FixedTypes)."""
+    if isinstance(value, FixedType):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: spelled(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [spelled(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from hlsgen.config.checks import closest, mapping, show, show_key, unknown_keys
-from hlsgen.config.names import check_layer_name
+from hlsgen.config.identifiers import check_layer_name
 from hlsgen.errors import ConfigError
-from hlsgen.geometry import output_size
+from hlsgen.geometry import fan_in, output_size, weight_shape
 
 ACTIVATIONS = ("linear", "relu", "softmax")
 #: Bounds that keep a config from asking TensorFlow for more memory than a workstation has
@@ -48,13 +48,16 @@ class LayerConfig:
         return self.type in ("Conv2D", "Dense")
 
     @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """A Conv2D/Dense's weights in Keras' layout (:func:`hlsgen.geometry.weight_shape`)."""
+        kernel = tuple(self.args["kernel_size"]) if self.type == "Conv2D" else None
+        return weight_shape(kernel, self.input_shape[-1], self.n_out)
+
+    @property
     def fan_in(self) -> int:
-        """Products summed into one output of a Conv2D/Dense (hls4ml's matrix-multiply ``n_in``: a Conv2D's
-        ``kh * kw * channels``, a Dense's inputs); the one owner of this rule."""
-        if self.type == "Dense":
-            return self.input_shape[-1]
-        kh, kw = self.args["kernel_size"]
-        return kh * kw * self.input_shape[-1]
+        """Products summed into one output of a Conv2D/Dense (hls4ml's matrix-multiply ``n_in``,
+        :func:`hlsgen.geometry.fan_in`)."""
+        return fan_in(self.weight_shape)
 
     @property
     def n_out(self) -> int:

@@ -15,7 +15,14 @@ from typing import Any
 import yaml
 
 from hlsgen.config.checks import show_key
+from hlsgen.config.precision import Quantity
 from hlsgen.errors import ConfigError
+from hlsgen.fixed import FixedType
+
+# A Quantity (a str enum) is written as the precision key it stands for, a FixedType as its C++ spelling (a
+# config changed with Config.with_types holds FixedTypes).
+yaml.SafeDumper.add_representer(Quantity, lambda dumper, q: dumper.represent_str(q.value))
+yaml.SafeDumper.add_representer(FixedType, lambda dumper, t: dumper.represent_str(str(t)))
 
 #: Largest config file read (the reference config is 4 kB).
 MAX_BYTES = 1 << 20

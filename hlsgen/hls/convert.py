@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hlsgen.names import linear_stage
+from hlsgen.derived_names import linear_stage
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.spec import HardwareSpec, HlsSettings

@@ -64,9 +64,16 @@ def _cxx_code(code: int) -> str:
 
 
 def write_codes(path: Path, codes: np.ndarray) -> None:
-    """One image per line, integer codes separated by spaces (what the testbench reads)."""
+    """One image per line, integer codes separated by spaces (what the testbench reads). Each distinct code is
+    spelled once (a table of at most 2^20 words; wider ranges spell every code): 10,000 images of 784 pixels
+    took 20 s as one ``str`` per code, 4 s so (same bytes)."""
     flat = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+    lo, hi = (int(flat.min()), int(flat.max())) if flat.size else (0, 0)
     with open(path, "w") as fh:
+        if hi - lo < 2**20:
+            words = np.array([str(v) for v in range(lo, hi + 1)], dtype=object)
+            fh.writelines(" ".join(words[row]) + "\n" for row in flat - lo)
+            return
         for row in flat:
             fh.write(" ".join(map(str, row.tolist())))
             fh.write("\n")

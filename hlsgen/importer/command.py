@@ -21,8 +21,8 @@ import numpy as np
 import yaml
 
 from hlsgen import golden
-from hlsgen.config import Config, config_from_dict, quote_types
-from hlsgen.config.names import check_top_name
+from hlsgen.config import CHOSEN, INPUT_KEY, Config, Quantity, TypeKey, config_from_dict, quote_types
+from hlsgen.config.identifiers import check_top_name
 from hlsgen.data import load_for, to_float
 from hlsgen.errors import ConfigError, HlsgenError, UsageError
 from hlsgen.fixed import FixedType, Overflow, Rounding
@@ -122,12 +122,12 @@ def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: s
     layers = tr.layers
     for i, entry in enumerate(layers):
         n, kind = entry["name"], entry["type"]
-        rq = tr.quant.get((n, "result"))
+        rq = tr.quant.get(TypeKey(n, Quantity.RESULT))
         if kind in ("Conv2D", "Dense"):
             bn = i + 1 < len(layers) and layers[i + 1]["type"] == "BatchNormalization"
             ok = True
-            for quantity in ("weight", "bias"):
-                q = tr.quant.get((n, quantity))
+            for quantity in (Quantity.WEIGHT, Quantity.BIAS):
+                q = tr.quant.get(TypeKey(n, quantity))
                 if q is None or q.text == "float":
                     ok = ok and (quantity == "bias" and not entry["use_bias"])
                     continue
@@ -137,7 +137,7 @@ def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: s
                 elif q.type is None:
                     pnotes.setdefault(n, []).append(f"{quantity} {q.text} not exact ({q.reason}): profiled")
                 else:
-                    fixed.setdefault(n, {})[quantity] = str(q.type)
+                    fixed.setdefault(n, {})[quantity.value] = str(q.type)
                     pnotes.setdefault(n, []).append(f"{quantity} {q.text}: exact{f', {q.reason}' if q.reason else ''}")
                     continue
                 ok = False
@@ -165,7 +165,7 @@ def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: s
     profiles = profile_model(cfg, float_values(cfg, float_model, to_float(x)), 0.0)
     by_key = {(p.layer, p.quantity): p for p in profiles}
     for (layer, quantity), t in recommended_types(profiles).items():
-        if layer == "input" or quantity not in ("weight", "bias", "result") or quantity in fixed.get(layer, {}):
+        if (layer, quantity) == INPUT_KEY or quantity not in CHOSEN or quantity in fixed.get(layer, {}):
             continue
         if layer in whole_sum and quantity == "result":
             continue
@@ -179,9 +179,9 @@ def _decide(tr: Translation, source, scale: int, bits: int, images: int, name: s
             pnotes.setdefault(layer, []).append(
                 f"result {t}: saturates {overflow_count(p.values, t):,} of {p.values.size:,} profiled values (they "
                 f"need I = {needed}, more than --bits {bits})")
-            fixed.setdefault(layer, {})[quantity] = str(t)
+            fixed.setdefault(layer, {})[quantity.value] = str(t)
             continue
-        fixed.setdefault(layer, {})[quantity] = str(t)
+        fixed.setdefault(layer, {})[quantity.value] = str(t)
         if layer not in identity:
             what = "float" if not tr.quantized else "no exact quantizer"
             pnotes.setdefault(layer, []).append(f"{quantity} {t}: profiled ({what}; I: no value of {len(x)} "
@@ -230,13 +230,15 @@ def _raw(name: str, tr: Translation, input_t: str, default: dict, fixed: dict, s
 
 def _hls_settings(cfg: Config) -> dict[str, Any]:
     """io_stream unless a pooling layer needs io_parallel; reuse factors that fit the part (hlsgen estimate)."""
+    from hlsgen.spec.lower import lower_with_settings
     from hlsgen.synth.estimate import estimate
 
+    network, settings = lower_with_settings(cfg)
     io = "io_stream"
-    if estimate(cfg).problems:
+    if estimate(network, settings).problems:
         io = "io_parallel"
-        cfg = replace(cfg, hls=replace(cfg.hls, io_type=io))
-    suggestion = dict(estimate(cfg).suggestion)
+        settings = replace(settings, io_type=io)
+    suggestion = dict(estimate(network, settings).suggestion)
     return {"io_type": io, "reuse_factor": {"default": 1, **suggestion}}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hlsgen.config import Quantity, TypeKey
 from hlsgen.errors import HlsgenError
 from hlsgen.importer.quant import Quant, activation_quant, describe, weight_quant
 from hlsgen.train.modelfile.layerspec import SUPPORTED  # the classes the model file reader builds
@@ -29,7 +30,7 @@ class Translation:
 
     input_shape: list[int]
     layers: list[dict[str, Any]]
-    quant: dict[tuple[str, str], Quant] = field(default_factory=dict)
+    quant: dict[TypeKey, Quant] = field(default_factory=dict)
     input_quant: Quant | None = None
     notes: dict[str, list[str]] = field(default_factory=dict)
     quantized: bool = False  # any QKeras layer
@@ -126,18 +127,18 @@ def translate(model) -> Translation:
             if isinstance(act, BaseQuantizer):  # QConv2D/QDense(activation="quantized_relu(...)")
                 q = activation_quant(f"layer '{name}' ({cls}) activation", act)
                 entry["activation"] = "relu" if q.relu else "linear"
-                out.quant[(name, "result")] = q
+                out.quant[TypeKey(name, Quantity.RESULT)] = q
             else:
                 entry["activation"] = _activation_name(layer, act)
             entry["use_bias"] = bool(cfg["use_bias"])
-            for quantity, var in (("weight", "kernel"), ("bias", "bias")):
-                if quantity == "bias" and not layer.use_bias:
+            for quantity, var in ((Quantity.WEIGHT, "kernel"), (Quantity.BIAS, "bias")):
+                if quantity == Quantity.BIAS and not layer.use_bias:
                     continue
                 q = getattr(layer, f"{var}_quantizer_internal", None) if getattr(layer, f"{var}_quantizer", None) \
                     else None
                 values = getattr(layer, var)
                 values = np.asarray((q(values) if q is not None else values).numpy(), np.float64)
-                out.quant[(name, quantity)] = weight_quant(f"layer '{name}' ({cls}) {var}", q, values)
+                out.quant[TypeKey(name, quantity)] = weight_quant(f"layer '{name}' ({cls}) {var}", q, values)
         elif cls in ("MaxPooling2D", "AveragePooling2D"):
             entry = {"type": cls, "name": name, **_pairs(layer, cfg, "pool_size", "strides", "padding")}
         elif cls == "Flatten":
@@ -173,6 +174,6 @@ def translate(model) -> Translation:
             else:
                 qa = activation_quant(f"layer '{name}' (QActivation)", q)
                 entry = {"type": "Activation", "name": name, "activation": "relu" if qa.relu else "linear"}
-                out.quant[(name, "result")] = qa
+                out.quant[TypeKey(name, Quantity.RESULT)] = qa
         out.layers.append(entry)
     return out

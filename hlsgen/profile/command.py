@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from hlsgen import golden
-from hlsgen.config import Config
+from hlsgen.config import INPUT_KEY, Config, Quantity
 from hlsgen.data import input_codes, load_for, to_float
 from hlsgen.errors import UsageError
 from hlsgen.outdir import atomic_output_dir, check_replaceable
@@ -28,7 +28,6 @@ from hlsgen.profile.ranges import (
     profile_model,
     raw_config,
     recommended_types,
-    variant,
     write_config,
 )
 from hlsgen.spec.lower import build_spec
@@ -87,7 +86,7 @@ def profile_command(cfg: Config, images: int = 2000, test_images: int | None = N
     profiles = profile_model(cfg, values, saturation, hw, hw_spec)
     chosen = recommended_types(profiles)
     block = precision_block(cfg, raw, chosen)
-    profiled = variant(cfg, raw, block)
+    profiled = cfg.with_types(chosen)
 
     x_test, y_test = data.x_test[:test_images], data.y_test[:test_images].astype(np.int64)
     scores = float_model.predict(to_float(x_test), batch_size=1000, verbose=0)
@@ -97,7 +96,7 @@ def profile_command(cfg: Config, images: int = 2000, test_images: int | None = N
     if metrics is not None:
         accuracy["qat_golden"] = metrics["golden"]["accuracy"]
     uniform = {UNIFORM_LABELS[exact]: uniform_sweep(cfg, raw, ptq, exact) for exact in (False, True)}
-    sweeps = layer_sweeps(cfg, raw, {k: t for k, t in chosen.items() if k[0] != "input"}, ptq, SWEEP_SPAN)
+    sweeps = layer_sweeps(cfg, raw, {k: t for k, t in chosen.items() if k != INPUT_KEY}, ptq, SWEEP_SPAN)
     key_layer = most_sensitive(sweeps)
     seconds = time.perf_counter() - start
 
@@ -138,7 +137,7 @@ def format_table(profiles: list[Profile]) -> str:
               f"{'sat':>9}{'zero':>9}{'hw sat':>9}{'I':>4}  recommended")
     lines = [header]
     for p in profiles:
-        rec = "derived (exact)" if p.quantity == "accum" else (str(p.recommended) if p.recommended else "-")
+        rec = "derived (exact)" if p.quantity == Quantity.ACCUM else (str(p.recommended) if p.recommended else "-")
         hw_range = f"{p.hw_range[0]:.4g} .. {p.hw_range[1]:.4g}" if p.hw_range else "-"
         lines.append(f"{p.layer:<10}{p.quantity:<8}{p.lo:>10.4g}{p.hi:>10.4g}  {hw_range:<21}{str(p.current):<36}"
                      f"{_pct(p.saturated):>9}{_pct(p.zeroed):>9}{_pct(p.hw_saturated):>9}"

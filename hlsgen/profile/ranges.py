@@ -17,6 +17,7 @@ Three measurements, each from the source that can answer it:
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,7 +26,8 @@ import numpy as np
 import yaml
 
 from hlsgen import golden
-from hlsgen.config import Config, config_from_dict, quote_types
+from hlsgen.config import INPUT_KEY, Config, Quantity, TypeKey, config_from_dict
+from hlsgen.config.precision import precision_with, spelled
 from hlsgen.errors import ConfigError, HlsgenError
 from hlsgen.fixed import MAX_WIDTH, FixedType, Overflow
 
@@ -42,7 +44,7 @@ class Profile:
     configured holds there: its weights, biases, accumulators and results (None where no stage does)."""
 
     layer: str
-    quantity: str
+    quantity: Quantity
     current: FixedType
     lo: float
     hi: float
@@ -102,7 +104,7 @@ def needed_integer_bits(values: np.ndarray, t: FixedType, saturation: float = 0.
     return bits
 
 
-def profile_values(layer: str, quantity: str, t: FixedType, values: np.ndarray, saturation: float,
+def profile_values(layer: str, quantity: Quantity, t: FixedType, values: np.ndarray, saturation: float,
                    unsigned: bool = False) -> Profile:
     """The :class:`Profile` of ``values`` against type ``t`` (``unsigned``: recommend ``ap_ufixed``).
 
@@ -115,14 +117,14 @@ def profile_values(layer: str, quantity: str, t: FixedType, values: np.ndarray, 
     v = np.asarray(values, dtype=np.float64).ravel()
     bad = ~np.isfinite(v)
     if bad.any():
-        where = "the input" if layer == "input" else f"layer '{layer}'"
+        where = "the input" if (layer, quantity) == INPUT_KEY else f"layer '{layer}'"
         raise HlsgenError(f"{where}: {int(bad.sum()):,} of {v.size:,} {quantity} values are NaN or infinite (the "
                           f"float model overflows float32 there, first: {v[bad][0]}): no fixed-point type holds "
                           "them")
     nonzero = np.abs(v[v != 0])
-    shape = replace(t, signed=not unsigned) if quantity == "result" else t
+    shape = replace(t, signed=not unsigned) if quantity == Quantity.RESULT else t
     needed = needed_integer_bits(v, shape, saturation)
-    recommended = None if needed is None or quantity == "accum" else replace(shape, integer=needed)
+    recommended = None if needed is None or quantity == Quantity.ACCUM else replace(shape, integer=needed)
     return Profile(layer, quantity, t, float(v.min(initial=0.0)), float(v.max(initial=0.0)),
                    float(nonzero.min()) if nonzero.size else 0.0, needed, recommended,
                    overflow_count(v, t) / max(v.size, 1), zero_count(v, t) / max(nonzero.size, 1), values=v)
@@ -130,14 +132,14 @@ def profile_values(layer: str, quantity: str, t: FixedType, values: np.ndarray, 
 
 # ------------------------------------------------------------------------------ float values
 
-def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
-    """``{(layer, quantity): values}`` of the float model on float inputs ``x``: ``("input", "result")``,
+def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[TypeKey, np.ndarray]:
+    """``{TypeKey(layer, quantity): values}`` of the float model on float inputs ``x``: the input (``INPUT_KEY``),
     and per Conv2D/Dense its weight, bias, accum (pre-activation, after a folded BatchNormalization) and
     result (after the activation; the logits before a softmax); per standalone ReLU its result."""
     from hlsgen.keras_compat import keras, tf
     from hlsgen.train.codes import float_weights
 
-    out: dict[tuple[str, str], np.ndarray] = {("input", "result"): x}
+    out: dict[TypeKey, np.ndarray] = {INPUT_KEY: x}
     weighted = [(i, lc) for i, lc in enumerate(cfg.layers) if lc.has_weights]
     relus = [lc for lc in cfg.layers if lc.type == "Activation" and lc.activation == "relu"]
     bn_after = {lc.name: cfg.layers[i + 1] for i, lc in weighted
@@ -159,19 +161,20 @@ def float_values(cfg: Config, float_model, x: np.ndarray) -> dict[tuple[str, str
                 else kl.convolution_op(tf.constant(inp), kl.kernel).numpy()
         else:
             z = inp.astype(np.float64) @ kl.kernel.numpy().astype(np.float64) + b
-        out[(lc.name, "weight")], out[(lc.name, "bias")] = w, b
-        out[(lc.name, "accum")] = np.asarray(z, dtype=np.float64)
-        out[(lc.name, "result")] = np.maximum(z, 0.0) if lc.activation == "relu" else np.asarray(z, np.float64)
+        out[TypeKey(lc.name, Quantity.WEIGHT)], out[TypeKey(lc.name, Quantity.BIAS)] = w, b
+        out[TypeKey(lc.name, Quantity.ACCUM)] = np.asarray(z, dtype=np.float64)
+        out[TypeKey(lc.name, Quantity.RESULT)] = (np.maximum(z, 0.0) if lc.activation == "relu"
+                                                  else np.asarray(z, np.float64))
     for lc in relus:
-        out[(lc.name, "result")] = np.asarray(next(rest), dtype=np.float64)
+        out[TypeKey(lc.name, Quantity.RESULT)] = np.asarray(next(rest), dtype=np.float64)
     order = {name: i for i, name in enumerate(["input"] + [lc.name for lc in cfg.layers])}
     return dict(sorted(out.items(), key=lambda item: order[item[0][0]]))  # network order (stable within a layer)
 
 
-def current_type(cfg: Config, layer: str, quantity: str) -> FixedType:
-    if layer == "input":
+def current_type(cfg: Config, layer: str, quantity: Quantity) -> FixedType:
+    if (layer, quantity) == INPUT_KEY:
         return cfg.input_type
-    return getattr(cfg.precision[layer], quantity)
+    return getattr(cfg.precision[layer], Quantity(quantity).value)
 
 
 def profile_model(cfg: Config, values: dict[tuple[str, str], np.ndarray], saturation: float,
@@ -179,8 +182,8 @@ def profile_model(cfg: Config, values: dict[tuple[str, str], np.ndarray], satura
     """Every profiled quantity in network order; ``hw`` (golden run of ``spec``) adds the hardware's
     saturation and value ranges."""
     relu_after = {lc.name for lc in cfg.layers if lc.activation == "relu"}
-    hw_by_type: dict[tuple[str, str], float] = {}
-    hw_ranges: dict[tuple[str, str], tuple[float, float]] = {}
+    hw_by_type: dict[TypeKey, float] = {}
+    hw_ranges: dict[TypeKey, tuple[float, float]] = {}
 
     def value_range(codes: np.ndarray, t: FixedType) -> tuple[float, float]:
         return (float(codes.min()) * t.lsb, float(codes.max()) * t.lsb) if codes.size else (0.0, 0.0)
@@ -188,17 +191,18 @@ def profile_model(cfg: Config, values: dict[tuple[str, str], np.ndarray], satura
     if hw is not None:
         for stage in spec.stages:
             if stage.kind in ("conv2d", "dense", "relu", "linear"):
-                quantity = "accum" if stage.kind in ("conv2d", "dense") and stage.name in relu_after else "result"
+                quantity = Quantity.ACCUM if stage.kind.weighted and stage.name in relu_after else Quantity.RESULT
                 s = hw.stats[stage.name]
-                hw_by_type[(stage.source, quantity)] = s.overflow / max(s.total, 1)
-                hw_ranges[(stage.source, quantity)] = value_range(hw.trace[stage.name], stage.result_t)
+                hw_by_type[TypeKey(stage.source, quantity)] = s.overflow / max(s.total, 1)
+                hw_ranges[TypeKey(stage.source, quantity)] = value_range(hw.trace[stage.name], stage.result_t)
             if stage.weight_codes is not None:
-                hw_ranges[(stage.source, "weight")] = value_range(stage.weight_codes, stage.weight_t)
-                hw_ranges[(stage.source, "bias")] = value_range(stage.bias_codes, stage.bias_t)
+                hw_ranges[TypeKey(stage.source, Quantity.WEIGHT)] = value_range(stage.weight_codes, stage.weight_t)
+                hw_ranges[TypeKey(stage.source, Quantity.BIAS)] = value_range(stage.bias_codes, stage.bias_t)
     profiles = []
     for (layer, quantity), v in values.items():
         # relu_after holds standalone ReLU layers too: their activation argument is "relu"
-        unsigned = quantity == "result" and (layer in relu_after or (layer == "input" and float(np.min(v)) >= 0))
+        unsigned = quantity == Quantity.RESULT and (layer in relu_after
+                                                    or ((layer, quantity) == INPUT_KEY and float(np.min(v)) >= 0))
         p = profile_values(layer, quantity, current_type(cfg, layer, quantity), v, saturation, unsigned)
         key = (layer, quantity)
         profiles.append(replace(p, hw_saturated=hw_by_type.get(key), hw_range=hw_ranges.get(key)))
@@ -208,32 +212,16 @@ def profile_model(cfg: Config, values: dict[tuple[str, str], np.ndarray], satura
 # ------------------------------------------------------------------------------ configs
 
 def raw_config(cfg: Config) -> dict[str, Any]:
-    """The config as the user wrote it (parsed YAML), to derive variants from."""
-    if cfg.source is None:
-        raise HlsgenError("profile: the config has no source file to derive a profiled config from")
-    return yaml.safe_load(quote_types(cfg.source.read_text()))
+    """The config as the user wrote it (its parsed YAML, as :attr:`Config.raw` holds it), to write variants of."""
+    return copy.deepcopy(dict(cfg.raw))
 
 
-def precision_block(cfg: Config, raw: dict[str, Any], types: dict[tuple[str, str], FixedType]) -> dict[str, Any]:
-    """A complete ``precision:`` block: the config's, with every type in ``types`` set explicitly per layer
-    (``("input", "result")`` sets ``input``); the user's accumulators, pools and softmax stay as given."""
-    given = dict(raw.get("precision") or {})
-    overrides = dict(given.get("layers") or {})
-    block: dict[str, Any] = {"input": str(types.get(("input", "result"), cfg.input_type))}
-    if "default" in given:
-        block["default"] = given["default"]
-    layers: dict[str, Any] = {}
-    for lc in cfg.layers:
-        entry = dict(overrides.get(lc.name) or {})
-        for quantity in ("weight", "bias", "result"):
-            if (lc.name, quantity) in types:
-                entry[quantity] = str(types[(lc.name, quantity)])
-        if entry:
-            layers[lc.name] = {k: entry[k] for k in ("weight", "bias", "accum", "result") if k in entry}
-    block["layers"] = layers
-    if "softmax" in given:
-        block["softmax"] = given["softmax"]
-    return block
+def precision_block(cfg: Config, raw: dict[str, Any], types: dict[TypeKey, FixedType]) -> dict[str, Any]:
+    """The ``precision:`` block that :meth:`Config.with_types` gives ``raw`` (a config file's dict), its types
+    spelled for a YAML file: every type in ``types`` set explicitly per layer (``INPUT_KEY`` sets ``input``);
+    the user's accumulators, pools and softmax stay as given."""
+    return spelled(precision_with(raw.get("precision"), tuple(lc.name for lc in cfg.layers), cfg.input_type, types))
+
 
 
 def variant(cfg: Config, raw: dict[str, Any], precision: dict[str, Any]) -> Config:
@@ -284,5 +272,5 @@ def write_config(path, cfg: Config, raw: dict[str, Any], precision: dict[str, An
     return checked
 
 
-def recommended_types(profiles: list[Profile]) -> dict[tuple[str, str], FixedType]:
-    return {(p.layer, p.quantity): p.recommended for p in profiles if p.recommended is not None}
+def recommended_types(profiles: list[Profile]) -> dict[TypeKey, FixedType]:
+    return {TypeKey(p.layer, p.quantity): p.recommended for p in profiles if p.recommended is not None}

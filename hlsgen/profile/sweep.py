@@ -11,7 +11,7 @@ from typing import Any
 from hlsgen.config import Config
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.profile.ranges import precision_block, uniform_precision, variant
+from hlsgen.profile.ranges import uniform_precision, variant
 from hlsgen.train.ptq import PtqEvaluator
 
 
@@ -30,7 +30,7 @@ def layer_sweeps(cfg: Config, raw: dict[str, Any], base: dict[tuple[str, str], F
         curve = {}
         for i in range(t.integer - span, t.integer + span + 1):
             types = {**base, key: replace(t, integer=i)}
-            curve[i] = ptq.try_accuracy(lambda types=types: variant(cfg, raw, precision_block(cfg, raw, types)))
+            curve[i] = ptq.try_accuracy(lambda types=types: cfg.with_types(types))
         sweeps[key] = curve
     return sweeps
 

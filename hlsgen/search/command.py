@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from hlsgen import golden
-from hlsgen.config import Config, load_config
+from hlsgen.config import Config, Quantity, TypeKey, load_config
 from hlsgen.data import Mnist, input_codes, load_mnist, to_float
 from hlsgen.errors import ConfigError, HlsgenError, UsageError
 from hlsgen.fixed import MAX_WIDTH, FixedType, Rounding
 from hlsgen.outdir import check_replaceable
-from hlsgen.profile.ranges import current_type, needed_integer_bits, precision_block, raw_config
+from hlsgen.profile.ranges import current_type, needed_integer_bits, raw_config
 from hlsgen.search.greedy import (
     QUANTITIES,
     Key,
@@ -45,6 +45,7 @@ from hlsgen.search.greedy import (
     pareto_front,
     weight_bits,
 )
+from hlsgen.spec.lower import lower_with_settings
 from hlsgen.synth.estimate import estimate
 from hlsgen.train import cache
 
@@ -92,7 +93,7 @@ class SearchSpace:
         if (key, width) not in self._types:
             shape = replace(ref, width=width, signed=key not in self.unsigned)
             # weights and biases become codes by rounding to nearest (round_codes), whatever their modes
-            probe = shape if key[1] == "result" else replace(shape, rounding=Rounding.RND_CONV)
+            probe = shape if key[1] == Quantity.RESULT else replace(shape, rounding=Rounding.RND_CONV)
             lo, hi = self.extremes[key]
             # overflow depends only on the extreme values (rounding is monotonic), so two suffice
             needed = needed_integer_bits(np.array([lo, hi]), probe, 0.0)
@@ -101,13 +102,14 @@ class SearchSpace:
 
     def candidate(self, cid: int, rnd: int, move: Move | None, widths: dict[Key, int]) -> Candidate:
         """The candidate with these widths, validated by the config rules (``error`` set when rejected)."""
-        from hlsgen.config import config_from_dict
 
         types = {key: self.type_at(key, w) for key, w in widths.items()}
-        raw = self.raw if move is None else {**self.raw, "precision": precision_block(self.cfg, self.raw, types)}
         bits = weight_bits(self.sizes, widths)
+        raw = self.raw
         try:
-            est = estimate(config_from_dict(raw, source=self.cfg.source))
+            cand = self.cfg if move is None else self.cfg.with_types(types)
+            raw = cand.raw  # the types as FixedTypes: the workers and best.yaml take them as they are
+            est = estimate(*lower_with_settings(cand))
         except (ConfigError, ValueError) as err:
             return Candidate(cid, rnd, move, dict(widths), types, raw, bits, {}, error=str(err).splitlines()[0])
         hw = {"multipliers": est.total("multipliers"), "dsp": est.total("dsp_upper"),
@@ -128,12 +130,12 @@ def search_space(cfg: Config, float_model, weights, x_train: np.ndarray) -> Sear
             continue
         w, b = weights[lc.name]
         for quantity, count in zip(QUANTITIES, (w.size, b.size, 0), strict=True):
-            key = (lc.name, quantity)
+            key = TypeKey(lc.name, quantity)
             sizes[key] = int(count)
             reference[key] = current_type(cfg, lc.name, quantity)
             v = values[key]
             extremes[key] = (float(np.min(v)), float(np.max(v)))
-            if quantity == "result" and lc.name in relu:
+            if quantity == Quantity.RESULT and lc.name in relu:
                 unsigned.add(key)
     return SearchSpace(cfg, raw_config(cfg), sizes, reference, extremes, unsigned)
 
@@ -325,8 +327,8 @@ def _search(cfg: Config, path: str, target: Path, force: bool, max_drop: float, 
             confirm_candidates: int, check, log) -> Path:
     """:func:`search_command` once its arguments are checked; ``check()`` raises KeyboardInterrupt when a
     SIGINT was noted (see :func:`~hlsgen.search.scheduler.interrupts_noted`)."""
-    from hlsgen.search.scheduler import DaskEvaluator, dask_client, probe_scheduler
     from hlsgen.search.report import write_outputs
+    from hlsgen.search.scheduler import DaskEvaluator, dask_client, probe_scheduler
     from hlsgen.train.codes import float_weights
 
     lo, hi = bits

@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-Key = tuple[str, str]  # (layer, "weight" | "bias" | "result")
-QUANTITIES = ("weight", "bias", "result")
+from hlsgen.config.precision import CHOSEN, Quantity, TypeKey
+
+Key = TypeKey  # (layer, Quantity.WEIGHT | BIAS | RESULT)
+QUANTITIES = CHOSEN
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,13 @@ def weight_bits(sizes: Mapping[Key, int], widths: Mapping[Key, int]) -> int:
     ...             {("fc", "weight"): 4, ("fc", "bias"): 8, ("fc", "result"): 6})
     480
     """
-    return sum(n * widths[key] for key, n in sizes.items() if key[1] != "result")
+    return sum(n * widths[key] for key, n in sizes.items() if key[1] != Quantity.RESULT)
 
 
 def saved_bits(sizes: Mapping[Key, int], move: Move) -> int:
     """Weight-memory bits a move saves: the component's parameter count times the bits removed (0 for
     a result)."""
-    return 0 if move.key[1] == "result" else sizes[move.key] * (move.old - move.new)
+    return 0 if move.key[1] == Quantity.RESULT else sizes[move.key] * (move.old - move.new)
 
 
 def generate_moves(widths: Mapping[Key, int], frozen: set[Key] | frozenset[Key], lo: int, hi: int) -> list[Move]:

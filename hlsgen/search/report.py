@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from hlsgen.config import Config, config_from_dict
+from hlsgen.config import CHOSEN, Config, config_from_dict
+from hlsgen.config.precision import spelled
 from hlsgen.errors import ConfigError, HlsgenError
 from hlsgen.outdir import atomic_output_dir
 from hlsgen.search.greedy import pareto_front
@@ -39,7 +40,7 @@ def candidate_json(c, n: int, front: set[int]) -> dict[str, Any]:
 def best_config(cfg: Config, raw: dict[str, Any]) -> dict[str, Any]:
     """The complete config of a candidate as ``best.yaml`` holds it: ``output_dir`` gets ``_search`` (the
     original build stays), a relative data path is made absolute."""
-    new = {**raw, "output_dir": f"{cfg.output_dir}_search"}
+    new = {**spelled(raw), "output_dir": f"{cfg.output_dir}_search"}
     if cfg.data.path is not None:
         new["data"] = {**(raw.get("data") or {}), "path": str(Path(cfg.data.path).resolve())}
     return new
@@ -58,7 +59,7 @@ def format_front(candidates, front: list[int], n: int, ref_bits: int, chosen: in
     for i in ([0] if 0 not in front else []) + front:
         c = candidates[i]
         qat = "-" if c.qat_correct is None else f"{c.qat_correct / n:.4f}"
-        per_layer = "  ".join(f"{'|'.join(_short(c.types[(name, q)]) for q in ('weight', 'bias', 'result')):<18}"
+        per_layer = "  ".join(f"{'|'.join(_short(c.types[(name, q)]) for q in CHOSEN):<18}"
                               for name in layers)
         mark = "*" if i == chosen else ("r" if i == 0 else " ")
         lines.append(f"{i:>3}{mark} {c.weight_bits:>11} {1 - c.weight_bits / ref_bits:>7.1%} {c.correct / n:>8.4f} "

@@ -77,15 +77,19 @@ class SoftmaxParams:
 
 
 StageParams = ConvParams | PoolParams | SoftmaxParams | None
-_PARAMS: dict[StageKind, type] = {StageKind.CONV2D: ConvParams, StageKind.MAXPOOL: PoolParams,
-                                  StageKind.AVGPOOL: PoolParams, StageKind.SOFTMAX: SoftmaxParams}
+#: Each kind's parameter class (None: the kind has none). A per-kind table: every StageKind has an entry
+#: (tests/spec/test_kind_tables.py checks this table and every other one).
+PARAMS: dict[StageKind, type | None] = {
+    StageKind.CONV2D: ConvParams, StageKind.DENSE: None, StageKind.RELU: None, StageKind.LINEAR: None,
+    StageKind.MAXPOOL: PoolParams, StageKind.AVGPOOL: PoolParams, StageKind.FLATTEN: None,
+    StageKind.SOFTMAX: SoftmaxParams}
 _IGNORED = {"reuse_factor"}  # spec format 1 carried the HLS reuse factor here (now HlsSettings)
 
 
 def parse_params(kind: StageKind, raw: Mapping[str, Any] | StageParams, where: str) -> StageParams:
     """The typed parameters of a ``kind`` stage from a mapping with ``spec.json``'s keys (types as
     strings or FixedTypes, windows as lists); typed parameters are returned as they are."""
-    cls = _PARAMS.get(kind)
+    cls = PARAMS[kind]
     if raw is None or not isinstance(raw, Mapping):
         if cls is not None and not isinstance(raw, cls):
             raise HlsgenError(f"{where}: a {kind} stage needs {cls.__name__}, got {raw!r}")

@@ -1,4 +1,6 @@
-"""Lowering: a validated Config plus integer weight codes -> :class:`~hlsgen.spec.HardwareSpec`.
+"""Lowering: a validated Config -> its weight-free :class:`~hlsgen.spec.Network` (once per Config), and with
+the trained integer weight codes -> :class:`~hlsgen.spec.HardwareSpec`; the config's ``hls`` section ->
+:class:`~hlsgen.spec.HlsSettings`.
 
 Lives beside the spec, not inside it, so that the spec (and the golden model that reads it) never
 imports the config package or PyYAML.
@@ -6,23 +8,42 @@ imports the config package or PyYAML.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import numpy as np
 
 from hlsgen.config import Config
-from hlsgen.errors import ConfigError, HlsgenError
+from hlsgen.derived_names import relu_stage, softmax_stage
+from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType, Overflow
-from hlsgen.names import relu_stage, softmax_stage
+from hlsgen.hls_settings import HlsSettings
 from hlsgen.spec.kinds import ConvParams, PoolParams, SoftmaxParams
-from hlsgen.spec.model import HardwareSpec, Stage, check_codes
-from hlsgen.spec.settings import HlsSettings
+from hlsgen.spec.model import HardwareSpec, Network, Stage
+
+
+def lower(cfg: Config) -> Network:
+    """The weight-free :class:`Network` of ``cfg``, lowered once per Config object (every later call returns
+    the same Network): the stages hls4ml generates, their types and typed parameters."""
+    hit = _LOWERED.get(id(cfg))
+    if hit is not None and hit[0]() is cfg:
+        return hit[1]
+    network = _lower(cfg)
+    key = id(cfg)
+    _LOWERED[key] = (weakref.ref(cfg, lambda _ref: _LOWERED.pop(key, None)), network)
+    return network
+
+
+_LOWERED: dict[int, tuple[weakref.ref, Network]] = {}
 
 
 def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> HardwareSpec:
     """The hardware spec of ``cfg`` with the integer ``codes`` {layer: (weight_codes, bias_codes)}
-    of every Conv2D/Dense (BatchNormalization already folded in)."""
+    of every Conv2D/Dense (BatchNormalization already folded in): ``lower(cfg).attach(codes)``."""
+    return lower(cfg).attach(codes)
+
+
+def _lower(cfg: Config) -> Network:
     stages: list[Stage] = []
     for layer in cfg.layers:
         if layer.type in ("Dropout", "BatchNormalization"):
@@ -33,13 +54,7 @@ def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) 
             continue
         prec = cfg.precision.get(layer.name)
         if layer.has_weights:
-            if layer.name not in codes:
-                raise HlsgenError(f"{layer.name}: no weight codes given for this {layer.type}")
-            w, b = codes[layer.name]
-            w = check_codes(layer.name, prec.weight, w, "weight")
-            b = check_codes(layer.name, prec.bias, b, "bias")
             kind = "conv2d" if layer.type == "Conv2D" else "dense"
-            _check_weight_shape(layer, w, b)
             if prec.accum.overflow is not Overflow.WRAP:
                 raise ConfigError(f"precision.layers.{layer.name}.accum: {prec.accum} saturates; a saturating "
                                   "accumulator depends on summation order, which hls4ml does not fix: use AP_WRAP")
@@ -50,7 +65,7 @@ def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) 
                 params = ConvParams(tuple(layer.args["kernel_size"]), tuple(layer.args["strides"]),
                                     layer.args["padding"])
             stages.append(Stage(layer.name, kind, layer.input_shape, layer.output_shape, prec.input, linear_t,
-                                prec.weight, prec.bias, prec.accum, w, b, params, layer.name))
+                                prec.weight, prec.bias, prec.accum, params=params, source=layer.name))
             if act == "relu":
                 stages.append(Stage(relu_stage(layer.name), "relu", layer.output_shape, layer.output_shape,
                                     linear_t, prec.result, source=layer.name))
@@ -67,15 +82,12 @@ def build_spec(cfg: Config, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) 
             params = PoolParams(tuple(layer.args["pool_size"]), tuple(layer.args["strides"]), layer.args["padding"])
             stages.append(Stage(layer.name, kind, layer.input_shape, layer.output_shape, prec.input, prec.result,
                                 accum_t=prec.accum, params=params, source=layer.name))
-    return HardwareSpec(cfg.name, cfg.input_shape, cfg.input_type, tuple(stages))
+    return Network(cfg.name, cfg.input_shape, cfg.input_type, tuple(stages))
 
 
 def hls_settings(cfg: Config) -> HlsSettings:
-    """The config's ``hls`` section as the settings the HLS writer and the estimate read."""
-    return HlsSettings(part=cfg.hls.part, clock_period=cfg.hls.clock_period, io_type=cfg.hls.io_type,
-                       strategy=cfg.hls.strategy, backend=cfg.hls.backend,
-                       reuse_factor=MappingProxyType({layer.name: int(cfg.hls.reuse_factor[layer.name])
-                                                      for layer in cfg.layers if layer.has_weights}))
+    """The config's ``hls`` section: the settings the HLS writer and the estimate read (``cfg.hls`` itself)."""
+    return cfg.hls
 
 
 def _last_t(stages: list[Stage], cfg: Config) -> FixedType:
@@ -105,13 +117,6 @@ def _append_softmax(stages: list[Stage], cfg: Config, layer, name: str) -> None:
                         params=params, source=layer.name))
 
 
-def _check_weight_shape(layer, w: np.ndarray, b: np.ndarray) -> None:
-    cin = layer.input_shape[-1]
-    if layer.type == "Conv2D":
-        kh, kw = layer.args["kernel_size"]
-        want = (kh, kw, cin, layer.args["filters"])
-    else:
-        want = (cin, layer.args["units"])
-    if w.shape != want or b.shape != (want[-1],):
-        raise HlsgenError(f"{layer.name}: weight codes of shape {w.shape} and bias {b.shape}; "
-                          f"expected {want} and ({want[-1]},)")
+def lower_with_settings(cfg: Config) -> tuple[Network, HlsSettings]:
+    """``(lower(cfg), hls_settings(cfg))``: what the estimate and the HLS writer read."""
+    return lower(cfg), hls_settings(cfg)

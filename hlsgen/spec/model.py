@@ -1,4 +1,10 @@
-"""The hardware spec: the single source of truth for the golden model, hls4ml and the reports.
+"""The network and the hardware spec: the single source of truth for every stage of the pipeline.
+
+A :class:`Network` is the network as the FPGA computes it, without weights: stages, shapes, types and each
+kind's typed parameters, with the figures derived from them (weight shape, fan-in, padding) as properties.
+It is lowered once from the config (:func:`hlsgen.spec.lower.lower`) before anything is trained; the
+estimate, training, the HLS writer and the proofs read it. Trained integer codes attach to it
+(:meth:`Network.attach`): a :class:`HardwareSpec` is a Network with the codes of every Conv2D/Dense.
 
 A :class:`HardwareSpec` lists the stages the generated C++ computes, one per hls4ml layer and under
 hls4ml's layer names (``conv1``, ``conv1_relu``, ``pool1``, ``fc2``, ``fc2_softmax``...), each with
@@ -19,12 +25,14 @@ import math
 import os
 import stat
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hlsgen import geometry
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
 from hlsgen.spec.kinds import StageKind, StageParams, params_json, parse_params
@@ -60,6 +68,48 @@ class Stage:
         kind = StageKind(self.kind)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "params", parse_params(kind, self.params, self.name))
+        for key in ("weight_codes", "bias_codes"):  # read-only copies: a spec's digest is computed once
+            codes = getattr(self, key)
+            if codes is not None and (not isinstance(codes, np.ndarray) or codes.flags.writeable):
+                codes = np.array(codes)
+                codes.flags.writeable = False
+                object.__setattr__(self, key, codes)
+
+    # ------------------------------------------------ figures derived from the kind, shapes and params
+    @property
+    def weight_shape(self) -> tuple[int, ...] | None:
+        """A Conv2D/Dense's weight codes in Keras' layout (:func:`hlsgen.geometry.weight_shape`); None for
+        the other kinds."""
+        if not self.kind.weighted:
+            return None
+        kernel = self.params.kernel_size if self.kind is StageKind.CONV2D else None
+        return geometry.weight_shape(kernel, self.input_shape[-1], self.output_shape[-1])
+
+    @property
+    def fan_in(self) -> int:
+        """Products summed into one output (hls4ml's matrix-multiply ``n_in``) of a Conv2D/Dense."""
+        return geometry.fan_in(self.weight_shape)
+
+    @property
+    def n_out(self) -> int:
+        """Outputs of one matrix multiply of a Conv2D/Dense (hls4ml's ``n_out``): filters or units."""
+        return self.output_shape[-1]
+
+    @property
+    def window(self) -> tuple[int, int] | None:
+        """A Conv2D's kernel or a pooling window (height, width); None for the other kinds."""
+        if self.kind is StageKind.CONV2D:
+            return self.params.kernel_size
+        return self.params.pool_size if self.kind.pooling else None
+
+    @property
+    def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """A windowed stage's padding ``((top, bottom), (left, right))`` (Keras' rule,
+        :func:`hlsgen.geometry.padding`); ``((0, 0), (0, 0))`` for the other kinds."""
+        if self.window is None:
+            return (0, 0), (0, 0)
+        return tuple(geometry.padding(self.input_shape[i], self.window[i], self.params.strides[i], self.params.padding)
+                     for i in (0, 1))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "source": self.source,
@@ -73,9 +123,9 @@ class Stage:
 
 
 @dataclass(frozen=True)
-class HardwareSpec:
-    """The network as the FPGA computes it: input type and stages in order. How it is built (part,
-    clock, io type, strategy, reuse factors) is not part of it: see :class:`HlsSettings`."""
+class Network:
+    """The network as the FPGA computes it, weight-free: input type and shape, and the stages in order. How it
+    is built (part, clock, io type, strategy, reuse factors) is not part of it: see :class:`HlsSettings`."""
 
     name: str
     input_shape: tuple[int, ...]
@@ -86,11 +136,54 @@ class HardwareSpec:
     def output_t(self) -> FixedType:
         return self.stages[-1].result_t
 
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.stages[-1].output_shape
+
     def stage(self, name: str) -> Stage:
         for stage in self.stages:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+    @property
+    def weighted(self) -> tuple[Stage, ...]:
+        """The Conv2D/Dense stages, in order."""
+        return tuple(s for s in self.stages if s.kind.weighted)
+
+    def attach(self, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> HardwareSpec:
+        """The hardware spec of this network with the integer ``codes`` {stage: (weight codes, bias codes)} of
+        every Conv2D/Dense stage: each of the stage's :attr:`Stage.weight_shape` and inside its types."""
+        stages = []
+        for s in self.stages:
+            if s.kind.weighted:
+                if s.name not in codes:
+                    raise HlsgenError(f"{s.name}: no weight codes given for this {_KERAS_TYPE[s.kind]}")
+                w, b = codes[s.name]
+                w = check_codes(s.name, s.weight_t, w, "weight")
+                b = check_codes(s.name, s.bias_t, b, "bias")
+                want = s.weight_shape
+                if w.shape != want or b.shape != (want[-1],):
+                    raise HlsgenError(f"{s.name}: weight codes of shape {w.shape} and bias {b.shape}; "
+                                      f"expected {want} and ({want[-1]},)")
+                s = replace(s, weight_codes=w, bias_codes=b)
+            stages.append(s)
+        return HardwareSpec(self.name, self.input_shape, self.input_t, tuple(stages))
+
+
+_KERAS_TYPE = {StageKind.CONV2D: "Conv2D", StageKind.DENSE: "Dense"}
+
+
+@dataclass(frozen=True)
+class HardwareSpec(Network):
+    """A :class:`Network` with the integer weight and bias codes of every Conv2D/Dense stage: what the
+    golden model runs, what ``spec.json`` + ``weights.npz`` hold."""
+
+    @property
+    def network(self) -> Network:
+        """This spec without its codes."""
+        return Network(self.name, self.input_shape, self.input_t,
+                       tuple(replace(s, weight_codes=None, bias_codes=None) for s in self.stages))
 
     def codes(self) -> Codes:
         """``{stage: (weight_codes, bias_codes)}`` of every Conv2D/Dense: what lowering takes back."""
@@ -119,12 +212,16 @@ class HardwareSpec:
         """SHA-256 (hex) of everything the hardware computes: the stages, their types and parameters and
         every weight and bias code, independent of how ``spec.json`` is formatted. The one spec digest:
         a project's build id is its first 16 digits (:mod:`hlsgen.verify.evidence`), hls4ml's library
-        stamp its first 8."""
+        stamp its first 8. Computed once per spec (a spec is immutable: its code arrays are read-only)."""
+        cached = self.__dict__.get("_digest")
+        if cached is not None:
+            return cached
         h = hashlib.sha256(json.dumps(self._document(), sort_keys=True).encode())
         for key, a in sorted(self._arrays().items()):
             h.update(f"{key} {list(a.shape)}".encode())
             h.update(np.ascontiguousarray(a, dtype="<i8").tobytes())
-        return h.hexdigest()
+        object.__setattr__(self, "_digest", h.hexdigest())
+        return self._digest
 
     def save(self, directory: str | Path) -> None:
         """Write ``spec.json`` and ``weights.npz`` (int64 codes) into ``directory``; deterministic."""

@@ -84,11 +84,7 @@ def _check_weights(s, at: str) -> None:
     w, b = s.weight_codes, s.bias_codes
     if w is None or b is None:
         raise HlsgenError(f"{at}: weights.npz has no {'weight' if w is None else 'bias'} codes for this {s.kind}")
-    if s.kind == "dense":
-        want_w = (s.input_shape[0], s.output_shape[0])
-    else:
-        kh, kw = s.params.kernel_size
-        want_w = (kh, kw, s.input_shape[2], s.output_shape[-1] if len(s.output_shape) == 3 else -1)
+    want_w = s.weight_shape  # the output shape is checked against the kind before this
     if tuple(np.shape(w)) != want_w:
         raise HlsgenError(f"{at}: weight codes of shape {list(np.shape(w))}, the stage needs {list(want_w)}")
     if tuple(np.shape(b)) != (want_w[-1],):

@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from hlsgen.config import Config, LayerConfig
-from hlsgen.geometry import padding
+from hlsgen.spec import HlsSettings, Network, Stage, StageKind
 from hlsgen.synth.parts import PartResources, lookup_part
 
 BRAM18_BITS = 18 * 1024
@@ -139,8 +138,13 @@ def closest_reuse_factor(valid: tuple[int, ...], chosen: int) -> int:
 
 # --------------------------------------------------------------------------- the estimate
 
-def _latency_bound(layer: LayerConfig, rf: int, io_type: str) -> int:
-    if layer.type == "Dense":
+#: The Keras layer type each Conv2D/Dense/pooling stage kind is reported as.
+KERAS_TYPE = {StageKind.CONV2D: "Conv2D", StageKind.DENSE: "Dense", StageKind.MAXPOOL: "MaxPooling2D",
+              StageKind.AVGPOOL: "AveragePooling2D"}
+
+
+def _latency_bound(layer: Stage, rf: int, io_type: str) -> int:
+    if layer.kind is StageKind.DENSE:
         return rf
     pixels = layer.output_shape[0] * layer.output_shape[1]
     if io_type == "io_stream":
@@ -148,28 +152,28 @@ def _latency_bound(layer: LayerConfig, rf: int, io_type: str) -> int:
     return pixels * rf
 
 
-def _layer(cfg: Config, layer: LayerConfig) -> LayerEstimate:
-    prec = cfg.precision[layer.name]
+def _layer(settings: HlsSettings, layer: Stage) -> LayerEstimate:
     n_in, n_out = layer.fan_in, layer.n_out
     weights = n_in * n_out
-    out_pixels = math.prod(layer.output_shape[:-1]) if layer.type == "Conv2D" else 1
-    rf = cfg.hls.reuse_factor[layer.name]
+    out_pixels = math.prod(layer.output_shape[:-1]) if layer.kind is StageKind.CONV2D else 1
+    rf = settings.reuse(layer.name)
     valid = valid_reuse_factors(n_in, n_out)
     # hls4ml validates (and silently replaces) the reuse factor only under the Resource strategy.
-    used = rf if cfg.hls.strategy == "Latency" or rf in valid else closest_reuse_factor(valid, rf)
-    wi, ww = prec.input.width + (not prec.input.signed), prec.weight.width + (not prec.weight.signed)
+    used = rf if settings.strategy == "Latency" or rf in valid else closest_reuse_factor(valid, rf)
+    t_in, t_w = layer.input_t, layer.weight_t
+    wi, ww = t_in.width + (not t_in.signed), t_w.width + (not t_w.signed)
     per_dsp = math.ceil(max(wi, ww) / DSP_A) * math.ceil(min(wi, ww) / DSP_B)
-    weight_bits = weights * prec.weight.width
-    bias_bits = n_out * prec.bias.width  # hlsgen always emits the bias array (zeros without use_bias)
-    resource = cfg.hls.strategy == "Resource"
+    weight_bits = weights * t_w.width
+    bias_bits = n_out * layer.bias_t.width  # hlsgen always emits the bias array (zeros without use_bias)
+    resource = settings.strategy == "Resource"
     return LayerEstimate(
-        name=layer.name, type=layer.type, n_in=n_in, n_out=n_out, weights=weights, biases=n_out,
+        name=layer.name, type=KERAS_TYPE[layer.kind], n_in=n_in, n_out=n_out, weights=weights, biases=n_out,
         macs=weights * out_pixels, reuse_factor=rf, hls4ml_reuse_factor=used, valid_reuse_factors=valid,
         multipliers=-(-weights // used), dsp_per_multiplier=per_dsp,
-        narrow=max(prec.input.width, prec.weight.width) <= NARROW_BITS,
+        narrow=max(t_in.width, t_w.width) <= NARROW_BITS,
         weight_bits=weight_bits, bias_bits=bias_bits,
         bram18_lower=-(-weight_bits // BRAM18_BITS) if resource else 0,
-        latency_lower=_latency_bound(layer, used, cfg.hls.io_type),
+        latency_lower=_latency_bound(layer, used, settings.io_type),
     )
 
 
@@ -178,7 +182,7 @@ def _rf_list(valid: tuple[int, ...], limit: int = 10) -> str:
     return shown + (", ..." if len(valid) > limit else "")
 
 
-def _layer_findings(cfg: Config, le: LayerEstimate, layer: LayerConfig) -> tuple[list[str], list[str]]:
+def _layer_findings(settings: HlsSettings, le: LayerEstimate, layer: Stage) -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     problems: list[str] = []
     key = f"hls.reuse_factor.{le.name}"
@@ -187,17 +191,17 @@ def _layer_findings(cfg: Config, le: LayerEstimate, layer: LayerConfig) -> tuple
             f"{le.name}: reuse factor {le.reuse_factor} is not valid for hls4ml (n_in={le.n_in}, n_out={le.n_out}); "
             f"it would use {le.hls4ml_reuse_factor} instead; valid: {_rf_list(le.valid_reuse_factors)}; "
             f"set {key} to one of them")
-    unrolled = le.weights if cfg.hls.strategy == "Latency" else le.multipliers
+    unrolled = le.weights if settings.strategy == "Latency" else le.multipliers
     if unrolled > UNROLL_LIMIT:
         need = min(r for r in le.valid_reuse_factors if -(-le.weights // r) <= UNROLL_LIMIT)
         fix = ("set hls.strategy: Resource with a reuse factor of at least "
                f"{need}"
-               if cfg.hls.strategy == "Latency" else
+               if settings.strategy == "Latency" else
                f"raise {key} to at least {need}")
         warnings.append(
-            f"{le.name}: {unrolled} multiplications in one unrolled loop ({cfg.hls.strategy} strategy) exceed "
+            f"{le.name}: {unrolled} multiplications in one unrolled loop ({settings.strategy} strategy) exceed "
             f"the {UNROLL_LIMIT} that Vivado/Vitis HLS will unroll (XFORM 203-504); {fix}")
-    if (layer.type == "Conv2D" and cfg.hls.io_type == "io_parallel" and cfg.hls.strategy == "Resource"
+    if (layer.kind is StageKind.CONV2D and settings.io_type == "io_parallel" and settings.strategy == "Resource"
             and le.hls4ml_reuse_factor > le.n_in):
         ok = max(r for r in le.valid_reuse_factors if r <= le.n_in)
         problems.append(
@@ -207,32 +211,31 @@ def _layer_findings(cfg: Config, le: LayerEstimate, layer: LayerConfig) -> tuple
     return warnings, problems
 
 
-def _pool_problem(layer: LayerConfig) -> str | None:
-    (ph, pw), (sh, sw) = layer.args["pool_size"], layer.args["strides"]
-    pads = [sum(padding(size, pool, stride, layer.args["padding"]))
-            for size, pool, stride in ((layer.input_shape[0], ph, sh), (layer.input_shape[1], pw, sw))]
-    if (ph, pw) == (sh, sw) and not any(pads):
+def _pool_problem(layer: Stage) -> str | None:
+    (ph, pw), (sh, sw) = layer.params.pool_size, layer.params.strides
+    if (ph, pw) == (sh, sw) and not any(map(sum, layer.pads)):
         return None
-    return (f"{layer.name}: io_stream {layer.type} needs pool_size == strides and no padding (hls4ml's "
+    return (f"{layer.name}: io_stream {KERAS_TYPE[layer.kind]} needs pool_size == strides and no padding (hls4ml's "
             f"nnet_pooling_stream.h asserts it); got pool_size {[ph, pw]}, strides {[sh, sw]}, padding "
-            f"{layer.args['padding']!r}; set strides equal to pool_size and padding: valid, or use io_parallel")
+            f"{layer.params.padding!r}; set strides equal to pool_size and padding: valid, or use io_parallel")
 
 
-def _suggest(cfg: Config, layers: tuple[LayerEstimate, ...], budget: int) -> dict[str, int]:
+def _suggest(network: Network, settings: HlsSettings, layers: tuple[LayerEstimate, ...],
+             budget: int) -> dict[str, int]:
     """Reuse factors (never below the configured ones) whose multipliers fit ``budget`` DSPs: first
     the shortest interval bound that fits, then each layer's factor lowered while the total still fits."""
-    by_name = {lc.name: lc for lc in cfg.layers}
+    by_name = {s.name: s for s in network.weighted}
     options: dict[str, list[int]] = {}
     for le in layers:
         legal = le.valid_reuse_factors
-        if cfg.hls.io_type == "io_parallel" and cfg.hls.strategy == "Resource" and le.type == "Conv2D":
+        if settings.io_type == "io_parallel" and settings.strategy == "Resource" and le.type == "Conv2D":
             legal = tuple(r for r in legal if r <= le.n_in)  # hls4ml issue #817
         options[le.name] = [r for r in legal if r >= le.hls4ml_reuse_factor] or [legal[-1]]
     cost = {le.name: le.dsp_per_multiplier for le in layers}
     weights = {le.name: le.weights for le in layers}
 
     def bound(name: str, r: int) -> int:
-        return _latency_bound(by_name[name], r, cfg.hls.io_type)
+        return _latency_bound(by_name[name], r, settings.io_type)
 
     def dsps(choice: dict[str, int]) -> int:
         return sum(-(-weights[n] // r) * cost[n] for n, r in choice.items())
@@ -252,8 +255,9 @@ def _suggest(cfg: Config, layers: tuple[LayerEstimate, ...], budget: int) -> dic
     return {}
 
 
-def estimate(cfg: Config) -> Estimate:
-    """Estimate the resources and latency of ``cfg``'s network as hls4ml 1.3.0 (Vitis) builds it.
+def estimate(network: Network, settings: HlsSettings) -> Estimate:
+    """Estimate the resources and latency of ``network`` as hls4ml 1.3.0 (Vitis) builds it with ``settings``
+    (a config's: ``estimate(*lower_with_settings(cfg))``, :mod:`hlsgen.spec.lower`).
 
     Per Conv2D/Dense layer, with ``n_in x n_out`` hls4ml's multiply size (Dense: inputs x units;
     Conv2D: ``kh*kw*cin`` x ``filters``) and ``RF`` the reuse factor hls4ml will use:
@@ -274,40 +278,42 @@ def estimate(cfg: Config) -> Estimate:
       Network: interval ≥ max over layers; latency ≥ sum for io_parallel (layers run in turn) and
       ≥ max for io_stream (a dataflow pipeline overlaps layers); the sum is reported too.
     """
-    layers_cfg = [lc for lc in cfg.layers if lc.has_weights]
-    layers = tuple(_layer(cfg, lc) for lc in layers_cfg)
+    weighted = network.weighted
+    layers = tuple(_layer(settings, s) for s in weighted)
     warnings: list[str] = []
     problems: list[str] = []
-    for lc, le in zip(layers_cfg, layers, strict=True):
-        w, p = _layer_findings(cfg, le, lc)
+    for s, le in zip(weighted, layers, strict=True):
+        w, p = _layer_findings(settings, le, s)
         warnings += w
         problems += p
-    if cfg.hls.io_type == "io_stream":
-        problems += [m for lc in cfg.layers if lc.type.endswith("Pooling2D") and (m := _pool_problem(lc))]
+    if settings.io_type == "io_stream":
+        problems += [m for s in network.stages if s.kind.pooling and (m := _pool_problem(s))]
     table_bits = 0
-    if cfg.softmax.implementation in ("stable", "latency") and cfg.layers[-1].activation == "softmax":
-        table_bits = cfg.softmax.table_size * (cfg.softmax.exp_table.width + cfg.softmax.inv_table.width)
+    last = network.stages[-1]
+    if last.kind is StageKind.SOFTMAX and last.params.implementation in ("stable", "latency"):
+        table_bits = last.params.inv_table_size * (last.params.exp_table_t.width + last.params.inv_table_t.width)
 
-    device = lookup_part(cfg.hls.part)
+    device = lookup_part(settings.part)
+    on_board = f" (hls.board {settings.board})" if settings.board != "none" else ""
     suggestion: dict[str, int] = {}
     if device is None:
-        warnings.append(f"part {cfg.hls.part!r} is not in hlsgen's parts table: no fit check "
+        warnings.append(f"part {settings.part!r} is not in hlsgen's parts table: no fit check "
                         "(see hlsgen/synth/parts.py)")
     else:
         dsp = sum(le.dsp_upper for le in layers)
         if dsp > device.dsp:
-            suggestion = _suggest(cfg, layers, device.dsp)
+            suggestion = _suggest(network, settings, layers, device.dsp)
             fix = (f"to fit, set hls.reuse_factor to {suggestion} (valid for hls4ml, each at least the "
                    "configured one)" if suggestion else "no valid reuse factors fit; use a larger part")
-            warnings.append(f"{dsp} multipliers exceed the {device.dsp} DSPs of {device.device} (operands "
+            warnings.append(f"{dsp} multipliers exceed the {device.dsp} DSPs of {device.device}{on_board} (operands "
                             f"of ≤ {NARROW_BITS} bits may use LUTs instead, but do not count on it); {fix}")
         bram = sum(le.bram18_lower for le in layers)
         if bram > device.bram_18k:
-            warnings.append(f"weights need ≥ {bram} BRAM18, more than the {device.bram_18k} of {device.device}; "
-                            "narrow the weight types or choose a larger part")
+            warnings.append(f"weights need ≥ {bram} BRAM18, more than the {device.bram_18k} of "
+                            f"{device.device}{on_board}; narrow the weight types or choose a larger part")
     return Estimate(
-        name=cfg.name, part=cfg.hls.part, device=device, io_type=cfg.hls.io_type, strategy=cfg.hls.strategy,
-        clock_period=cfg.hls.clock_period, layers=layers, table_bits=table_bits, warnings=tuple(warnings),
+        name=network.name, part=settings.part, device=device, io_type=settings.io_type, strategy=settings.strategy,
+        clock_period=settings.clock_period, layers=layers, table_bits=table_bits, warnings=tuple(warnings),
         problems=tuple(problems), suggestion=MappingProxyType(suggestion),
     )
 

@@ -19,7 +19,7 @@ from hlsgen.config import Config
 from hlsgen.config.precision import derive_accum
 from hlsgen.errors import ConfigError
 from hlsgen.fixed import FixedType, Overflow, Rounding
-from hlsgen.names import INPUT_QUANTIZER, quantized_layer, quantizer, relu_stage
+from hlsgen.derived_names import INPUT_QUANTIZER, quantized_layer, quantizer, relu_stage
 
 
 class QuantizerMismatchWarning(UserWarning):

@@ -24,7 +24,7 @@ from hlsgen.config import Config
 from hlsgen.data import Mnist, input_codes, load_for, to_float
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
+from hlsgen.derived_names import INPUT_QUANTIZER, quantizer, relu_stage, softmax_stage
 from hlsgen.outdir import atomic_output_dir, check_replaceable
 from hlsgen.spec import HardwareSpec
 from hlsgen.spec.lower import build_spec
@@ -136,6 +136,7 @@ class TrainResult:
     spec: HardwareSpec
     metrics: dict[str, Any]
     qkeras_labels: np.ndarray | None = None  # QKeras' predicted class of every test image
+    golden_output: np.ndarray | None = None  # the golden model's output codes of ``spec`` on every test image
 
 
 def init_from(model: keras.Model, source: keras.Model, cfg: Config) -> None:
@@ -217,8 +218,9 @@ def agreement(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: n
 
 
 def _agreement_and_labels(cfg: Config, qat_model: keras.Model, spec: HardwareSpec, images: np.ndarray,
-              batch_size: int = 1000) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """:func:`agreement`, and the QKeras and golden labels of every image."""
+              batch_size: int = 1000) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`agreement`, the QKeras and golden labels of every image, and the golden output codes (the build's
+    expected outputs: the golden model runs once)."""
     outs = quantized_outputs(cfg)
     probe = keras.Model(qat_model.inputs, [qat_model.get_layer(n).output for n in outs] + [qat_model.output])
     preds = probe.predict(to_float(images), batch_size=batch_size, verbose=0)
@@ -234,7 +236,7 @@ def _agreement_and_labels(cfg: Config, qat_model: keras.Model, spec: HardwareSpe
                           "mismatches": int(np.count_nonzero(diff)),
                           "off_grid": int(np.count_nonzero(scaled != rounded)), "values": int(diff.size)}
     qk, gd = golden.labels(preds[-1]), golden.labels(result.output)
-    return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers}, qk, gd
+    return {"argmax": float(np.mean(qk == gd)), "images": len(images), "layers": layers}, qk, gd, result.output
 
 
 def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: int | None = None,
@@ -264,7 +266,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
     # PTQ folds a batch norm in float64 and rounds once (export_spec would round the QKeras weights, fold, round)
     trained = source is None or epochs > 0
     spec = export_spec(cfg, qat_model) if trained else build_spec(cfg, ptq_codes(cfg, float_model))
-    agree, qk_labels, gold_labels = _agreement_and_labels(cfg, qat_model, spec, data.x_test)
+    agree, qk_labels, gold_labels, gold_output = _agreement_and_labels(cfg, qat_model, spec, data.x_test)
     metrics = {
         "float": {"accuracy": float_acc},
         "ptq": {"accuracy": ptq_acc},
@@ -288,7 +290,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
                              "input_scale": cfg.train.input_scale,
                              "agreement": {"argmax": float(np.mean(src_labels == gold_labels)),
                                            "images": len(data.x_test)}}
-    return TrainResult(qat_model, float_model, spec, metrics, qk_labels)
+    return TrainResult(qat_model, float_model, spec, metrics, qk_labels, gold_output)
 
 
 # ------------------------------------------------------------------------------ command and files

@@ -146,7 +146,7 @@ def test_types_per_width_by_hand():
     widths = {k: t.width for k, t in space.reference.items()}
     ok = space.candidate(1, 1, Move(w, 8, 4), {**widths, w: 4})
     assert ok.error is None and ok.weight_bits == 184560
-    assert ok.raw["precision"]["layers"]["fc1"]["weight"] == "ap_fixed<4,0>"
+    assert str(ok.raw["precision"]["layers"]["fc1"]["weight"]) == "ap_fixed<4,0>"
     assert ok.hw["multipliers"] > 0
     # ap_ufixed<2,3>: more integer bits than width, rejected by the config rules
     bad = space.candidate(2, 1, Move(r, 3, 2), {**widths, r: 2})

@@ -25,7 +25,8 @@ from specs import REFERENCE, mnist_subset, tiny_search_config
 
 from hlsgen.cli import main
 from hlsgen.errors import UsageError
-from hlsgen.search import command as search, scheduler as search_dask
+from hlsgen.search import command as search
+from hlsgen.search import scheduler
 
 QUICK = 2.0  # s: the connect timeout these tests give the search (CONNECT_TIMEOUT is 10 s)
 
@@ -116,7 +117,7 @@ def steps(monkeypatch):
 
     monkeypatch.setattr(search, "load_mnist", load_mnist)
     monkeypatch.setattr(search, "_float_model", trained)
-    monkeypatch.setattr(search_dask, "CONNECT_TIMEOUT", QUICK)
+    monkeypatch.setattr(scheduler, "CONNECT_TIMEOUT", QUICK)
     return done
 
 
@@ -177,32 +178,32 @@ def test_malformed_scheduler_address(address, why, cfg, tmp_path, capsys):
 
 
 def test_scheduler_address_forms():
-    assert search_dask.scheduler_address("127.0.0.1:8786") == ("tcp://127.0.0.1:8786", "127.0.0.1", 8786)
-    assert search_dask.scheduler_address("tcp://head:8786") == ("tcp://head:8786", "head", 8786)
-    assert search_dask.scheduler_address("tcp://[::1]:8786") == ("tcp://[::1]:8786", "::1", 8786)
+    assert scheduler.scheduler_address("127.0.0.1:8786") == ("tcp://127.0.0.1:8786", "127.0.0.1", 8786)
+    assert scheduler.scheduler_address("tcp://head:8786") == ("tcp://head:8786", "head", 8786)
+    assert scheduler.scheduler_address("tcp://[::1]:8786") == ("tcp://[::1]:8786", "::1", 8786)
     for bad in ("tcp://head:+8786", "tcp://head:8_786", "tcp://head:", "tcp://a:b:c", "tcp://head:8786 "):
         with pytest.raises(UsageError, match="--scheduler"):
-            search_dask.scheduler_address(bad)
+            scheduler.scheduler_address(bad)
 
 
 def test_workers_beyond_the_machine_are_refused_before_training(cfg, tmp_path, capsys):
-    most = search_dask.max_workers()
+    most = scheduler.max_workers()
     cores = len(os.sched_getaffinity(0))
-    assert 1 <= most <= search_dask.WORKERS_PER_CORE * cores
+    assert 1 <= most <= scheduler.WORKERS_PER_CORE * cores
     err, seconds = _refused([str(cfg), "--workers", "10000", "--output", str(tmp_path / "out")], capsys)
     assert f"--workers 10000: at most {most}" in err and seconds < 5
     err, _ = _refused([str(cfg), "--workers", str(most + 1), "--output", str(tmp_path / "out")], capsys)
     assert f"at most {most}" in err
     err, _ = _refused([str(cfg), "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], capsys)
     assert "--workers 2: applies to the local cluster only" in err
-    search_dask.check_workers(most, None)  # the bound itself is accepted
+    scheduler.check_workers(most, None)  # the bound itself is accepted
 
 
 def test_missing_data_is_one_line_before_any_cluster_starts(cfg, tmp_path, monkeypatch, capsys):
     def cluster(*args, **kwargs):
         raise AssertionError("a cluster started before the data was read")
 
-    monkeypatch.setattr(search_dask, "dask_client", cluster)
+    monkeypatch.setattr(scheduler, "dask_client", cluster)
     raw = yaml.safe_load(cfg.read_text())
     raw["data"]["path"] = str(tmp_path / "missing.npz")
     cfg.write_text(yaml.safe_dump(raw))
@@ -216,10 +217,10 @@ def test_default_workers_follow_the_usable_cores(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})  # taskset -c 3, or a 1-CPU container
     monkeypatch.setattr(resource, "getrlimit", lambda which: (1 << 20, 1 << 20))
-    assert search_dask.default_workers() == 1 and search_dask.max_workers() == search_dask.WORKERS_PER_CORE
+    assert scheduler.default_workers() == 1 and scheduler.max_workers() == scheduler.WORKERS_PER_CORE
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
-    monkeypatch.setattr(resource, "getrlimit", lambda which: (search_dask.FDS_RESERVED + 5 * 16, 1 << 20))
-    assert search_dask.default_workers() == 5  # 16 cores, files for 5 workers
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (scheduler.FDS_RESERVED + 5 * 16, 1 << 20))
+    assert scheduler.default_workers() == 5  # 16 cores, files for 5 workers
 
 
 def test_unwritable_output_is_one_line_before_the_data(cfg, steps, capsys):
@@ -230,12 +231,12 @@ def test_unwritable_output_is_one_line_before_the_data(cfg, steps, capsys):
 def test_workers_bounded_by_the_open_files_limit(monkeypatch):
     import resource
 
-    monkeypatch.setattr(resource, "getrlimit", lambda which: (search_dask.FDS_RESERVED + 3 * 16, 1 << 20))
-    assert search_dask.max_workers() == min(3, search_dask.WORKERS_PER_CORE * len(os.sched_getaffinity(0)))
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (scheduler.FDS_RESERVED + 3 * 16, 1 << 20))
+    assert scheduler.max_workers() == min(3, scheduler.WORKERS_PER_CORE * len(os.sched_getaffinity(0)))
     monkeypatch.setattr(resource, "getrlimit", lambda which: (64, 64))
-    assert search_dask.max_workers() == 1
+    assert scheduler.max_workers() == 1
     with pytest.raises(UsageError, match="--workers 2: at most 1"):
-        search_dask.check_workers(2, None)
+        scheduler.check_workers(2, None)
 
 
 @pytest.mark.parametrize(("bits", "why"), [
@@ -274,11 +275,11 @@ def test_dask_logs_nothing_while_the_search_uses_it():
     for lg in targets:
         lg.addHandler(handler)
     try:
-        with search_dask._quiet_dask():
+        with scheduler._quiet_dask():
             for name in ("distributed.client", "distributed.scheduler", "distributed.nanny", "asyncio", "tornado"):
                 logging.getLogger(name).error("must not show")
         logging.getLogger("distributed.client").error("shows again")
-        with pytest.raises(UsageError), search_dask._quiet_dask():  # a failed search restores them too
+        with pytest.raises(UsageError), scheduler._quiet_dask():  # a failed search restores them too
             raise UsageError("x")
         logging.getLogger("distributed.nanny").error("after an error")
     finally:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from hlsgen.config import config_from_dict, quote_types
+from hlsgen.spec.lower import lower_with_settings
 from hlsgen.synth.estimate import closest_reuse_factor, estimate, valid_reuse_factors
 from hlsgen.synth.estimate_format import estimate_json, format_estimate
 from hlsgen.synth.parts import lookup_part
@@ -27,7 +28,7 @@ def mnist(**hls) -> dict:
 
 
 def run(raw: dict):
-    return estimate(config_from_dict(raw))
+    return estimate(*lower_with_settings(config_from_dict(raw)))
 
 
 def by_name(est) -> dict:

@@ -1,5 +1,5 @@
 """The top name cannot collide with a name of the generated C++: the reserved set covers every identifier
-of hlsgen's testbench template (a name added there must be added to hlsgen/config/names.py)."""
+of hlsgen's testbench template (a name added there must be added to hlsgen/config/identifiers.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hlsgen.config.names import RESERVED_TOP_NAMES, check_top_name
+from hlsgen.config.identifiers import RESERVED_TOP_NAMES, check_top_name
 from hlsgen.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def _identifiers(cpp: str) -> set[str]:
 def test_every_testbench_identifier_is_reserved():
     names = _identifiers(TESTBENCH.read_text())
     missing = sorted(n for n in names if n not in RESERVED_TOP_NAMES and _accepted(n))
-    assert not missing, f"add these testbench names to hlsgen/config/names.py (_TESTBENCH): {missing}"
+    assert not missing, f"add these testbench names to hlsgen/config/identifiers.py (_TESTBENCH): {missing}"
 
 
 def test_locals_of_the_generated_testbench_code_are_reserved():

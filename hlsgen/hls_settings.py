@@ -1,7 +1,10 @@
 """How a spec is built into hardware: the HLS settings that travel beside the spec (never inside it).
 
-Changing them (part, clock, io type, strategy, reuse factors) changes the generated project and the
-estimate but not one bit of what the network computes, so no step rebuilds the spec to change them.
+Changing them (part, clock, io type, strategy, reuse factors, board) changes the generated project and the
+estimate but not one bit of what the network computes, so no step rebuilds the spec to change them. One class
+for both sides: the config's validated ``hls`` section *is* an :class:`HlsSettings` (``Config.hls``), and the
+HLS writer and the estimate read the same object. A leaf module (it imports nothing of hlsgen), so the config,
+which may not import the spec, and the spec, which may not import the config, share it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from types import MappingProxyType
 class HlsSettings:
     """hls4ml's build settings for one project.
 
-    ``reuse_factor`` maps each Conv2D/Dense stage name to its reuse factor (hls4ml's ``ReuseFactor``);
+    ``reuse_factor`` maps each Conv2D/Dense stage name to its reuse factor (hls4ml's ``ReuseFactor``; the
+    config resolves one for every Conv2D/Dense layer);
     ``clock_period`` is in ns. ``board`` is ``none`` (the HLS project only) or a board of
     :mod:`hlsgen.board.boards`, whose AXI4-Stream top, block design and driver the project then also holds.
     """

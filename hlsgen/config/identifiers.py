@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from hlsgen.config.checks import show
+from hlsgen.derived_names import DERIVED_SUFFIXES
 from hlsgen.errors import ConfigError
-from hlsgen.names import DERIVED_SUFFIXES
 
 #: Longest top or layer name: the top name also names files (``<name>_prj``, ``<name>_test.cpp``).
 MAX_NAME_LENGTH = 64
