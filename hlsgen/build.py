@@ -103,7 +103,7 @@ def step_emit(state: BuildState) -> BuildState:
     from hlsgen.hls.project import emit_project
 
     start = time.perf_counter()
-    hls_model = emit_project(state.spec, state.settings, state.work)
+    hls_model = emit_project(state.spec, state.settings, state.work, len(state.test_codes))
     return replace(state, hls_model=hls_model, timings={**state.timings, "hls4ml": time.perf_counter() - start})
 
 

@@ -152,7 +152,7 @@ def emit_test_project(directory: Path, spec: HardwareSpec, codes: np.ndarray, la
 
     directory.mkdir(parents=True, exist_ok=True)
     settings = HlsSettings(part="xc7z020clg400-1", clock_period=10.0, io_type=io_type)
-    hls_model = emit_project(spec, settings, directory)
+    hls_model = emit_project(spec, settings, directory, len(codes))
     write_test_vectors(spec, directory, hls_model, codes, labels, qkeras_labels)
     normalize_project(spec, directory, directory)
     seal_project(spec, directory, len(codes))

@@ -22,14 +22,19 @@ from hlsgen.verify.evidence import build_id, write_manifest
 #: ``make cosim`` simulates at most this many images unless N=... says otherwise (each image costs
 #: thousands of simulated cycles); the project's own default is the smaller of this and its image count.
 COSIM_IMAGES = 100
-_COSIM_TOKEN = "@HLSGEN_COSIM_N@"  # in Makefile and hls_config.cfg until the image count is known
-_RUN_FILES = ("Makefile", "hls_config.cfg")
 
 
-def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
+def cosim_images(images: int) -> int:
+    """``make cosim``'s default image count for a project of ``images`` test images: at most
+    :data:`COSIM_IMAGES`, at most the project's images, at least one."""
+    return max(1, min(COSIM_IMAGES, images))
+
+
+def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path, images: int):
     """hls4ml's project (every type checked against the spec), with the softmax tables as constants
-    (:mod:`.tables`), our Makefile, vitis.sh and Unified cfg, and the spec into ``project``; returns the
-    hls4ml model (the testbench reads its I/O names and traced layers)."""
+    (:mod:`.tables`), our Makefile, vitis.sh and Unified cfg (written once, with the cosim default of a
+    project of ``images`` test images), and the spec into ``project``; returns the hls4ml model (the testbench
+    reads its I/O names and traced layers)."""
     hls_model = convert.convert(spec, settings, project)
     convert.check_types(spec, hls_model)
     hls_model.write()
@@ -38,13 +43,14 @@ def emit_project(spec: HardwareSpec, settings: HlsSettings, project: Path):
     if keras_file.exists():
         keras_file.unlink()  # a zip with timestamps; spec.json + weights.npz describe the model exactly
     (project / "Makefile").write_text(render("Makefile", top=spec.name, hlsgen=_hlsgen_executable(),
-                                             cosim_n=_COSIM_TOKEN, **board.makefile_values(settings, spec.name)))
+                                             cosim_n=cosim_images(images),
+                                             **board.makefile_values(settings, spec.name)))
     if settings.board != "none":  # the AXI top, its stream simulator, the IP and bitstream Tcl (hlsgen.board)
         board.write_board(spec, settings, project)
     uncertainty = hls_model.config.get_config_value("ClockUncertainty") or "27%"  # hls4ml's Vitis default
     (project / "hls_config.cfg").write_text(render(
         "hls_config.cfg", top=spec.name, part=settings.part, clock=settings.clock_ns, uncertainty=uncertainty,
-        cosim_n=_COSIM_TOKEN))
+        cosim_n=cosim_images(images)))
     script = project / "vitis.sh"
     script.write_text((TEMPLATES_DIR / "vitis.sh").read_text())  # no placeholders: the Makefile passes NAME
     script.chmod(0o755)
@@ -78,12 +84,6 @@ def write_test_vectors(spec: HardwareSpec, project: Path, hls_model, codes: np.n
         (project / f"{spec.name}_axi_test.cpp").write_text(
             testbench_source(spec, hls_model, images=len(codes), build=build_id(spec), axi=True))
         board.write_driver(spec, project, build_id(spec))
-    for name in _RUN_FILES:  # the cosim default: at most COSIM_IMAGES, at most the project's images
-        path = project / name
-        text = path.read_text()
-        if _COSIM_TOKEN not in text:
-            raise ValueError(f"{path}: no {_COSIM_TOKEN} to fill in (written by emit_project?)")
-        path.write_text(text.replace(_COSIM_TOKEN, str(max(1, min(COSIM_IMAGES, len(codes))))))
 
 
 def normalize_project(spec: HardwareSpec, project: Path, final: Path) -> None:

@@ -37,7 +37,7 @@ def board_project(directory: Path, board: str, io_type: str = "io_stream", softm
     labels = rng.integers(0, 5, images)
     part = BOARDS[board].part if board in BOARDS else "xc7z020clg400-1"
     settings = HlsSettings(part=part, clock_period=10.0, io_type=io_type, board=board)
-    hls_model = emit_project(spec, settings, directory)
+    hls_model = emit_project(spec, settings, directory, len(codes))
     write_test_vectors(spec, directory, hls_model, codes, labels, None)
     normalize_project(spec, directory, directory)
     seal_project(spec, directory, len(codes))
