@@ -136,18 +136,16 @@ def load_reports(directory: str | Path) -> VivadoReport:
         raise UsageError(f"{folder}: no {UTILIZATION} or {TIMING} (run 'make bitstream' first)")
     values: dict[str, Any] = {}
     sources = []
-    if util.is_file():
-        text = _read(util)
-        if "Utilization Design Information" not in text:
-            raise UsageError(f"{util}: not a Vivado utilization report (report_utilization)")
-        values.update(parse_utilization(text))
-        sources.append(str(util))
-    if timing.is_file():
-        text = _read(timing)
-        if "Timing Summary Report" not in text:
-            raise UsageError(f"{timing}: not a Vivado timing summary report (report_timing_summary)")
-        values.update(parse_timing_summary(text))
-        sources.append(str(timing))
+    for path, marker, parse, what in (
+            (util, "Utilization Design Information", parse_utilization, "utilization report (report_utilization)"),
+            (timing, "Timing Summary Report", parse_timing_summary,
+             "timing summary report (report_timing_summary)")):
+        if path.is_file():
+            text = _read(path)
+            if marker not in text:
+                raise UsageError(f"{path}: not a Vivado {what}")
+            values.update(parse(text))
+            sources.append(str(path))
     return VivadoReport(sources=tuple(sources), **values)
 
 
