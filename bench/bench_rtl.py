@@ -2,12 +2,18 @@
 counts and (with --synth) Yosys counts, then optionally the whole network and the edited-weight check;
 for docs/rtl.md and docs/benchmarks.md.
 
-Usage: python bench/bench_rtl.py PROJECT [-n N] [--whole] [--synth] [--edit] [--jobs J] [--smoke] [--results R]
+Usage: python bench/bench_rtl.py PROJECT [-n N] [--whole] [--cold] [--synth] [--edit] [--jobs J] [--smoke]
+[--results R]
 PROJECT is a directory written by `hlsgen build` (spec.json, weights.npz, tb_data/). Builds are cached
 under PROJECT/rtl/ by spec digest: delete that folder for cold timings (a step found in the cache counts
 as 0 s). Prints a Markdown table and writes RESULTS/rtl.json (bench/benchlib.py). --smoke (make bench-smoke,
 on the tiny smoke project): 20 images, the whole network (not per stage: one Verilator build instead of
 one per stage) and --edit.
+--cold (with --whole) copies the project without its RTL cache to a temporary folder and times `hlsgen rtl COPY`
+there as a user runs it, a subprocess: cold (nothing cached), then warm (everything cached); wall time, CPU
+time (user + system of the process and its children) and peak memory (the largest resident set of the
+process or any of its children, as `/usr/bin/time -v` reports it); the load average around each run. The
+other steps then run on that copy (--layers shares its traced stages).
 --edit copies the project (with its RTL cache) to a temporary folder, changes one code of the last
 Dense layer's weights in weights.npz (the first whose change alters a golden output on the first 200
 test images) and expects `hlsgen rtl` to refuse the copy (exit 2): tb_data/manifest.json binds the test
@@ -70,6 +76,40 @@ def edit_one_weight(project: Path, images: int = 200) -> str:
     raise SystemExit(f"no one-LSB change of {stage.name}'s weights changes an output on {images} images")
 
 
+def timed_cli(args: list[str]) -> dict:
+    """``hlsgen ARGS`` as a subprocess: exit code, wall and CPU seconds, peak resident memory (MB) of it and
+    its children (``wait4``'s rusage: the largest of them, as ``/usr/bin/time -v``), load average before
+    and after. Its output goes to this script's."""
+    import subprocess
+    import sys
+
+    load = list(os.getloadavg())
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "hlsgen.cli", *args])
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"exit": proc.returncode, "seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "load_before": [round(v, 2) for v in load],
+            "load_after": [round(v, 2) for v in os.getloadavg()]}
+
+
+def cold_and_warm(project: Path, n: int | None, jobs: int, work: Path) -> tuple[Path, dict]:
+    """The project copied to ``work`` without ``rtl/``, ``hlsgen rtl`` run there cold and then warm
+    (:func:`timed_cli`); returns the copy and ``{"cold": ..., "warm": ...}``."""
+    copy = work / project.name
+    shutil.copytree(project, copy, symlinks=True, ignore=shutil.ignore_patterns("rtl"))
+    args = ["rtl", str(copy), "--jobs", str(jobs), *(["-n", str(n)] if n else [])]
+    out = {}
+    for run in ("cold", "warm"):
+        out[run] = timed_cli(args)
+        r = out[run]
+        print(f"{run}: exit {r['exit']}, {r['seconds']} s wall, {r['cpu_seconds']} s CPU, peak {r['peak_rss_mb']} MB, "
+              f"load {r['load_before'][0]} -> {r['load_after'][0]}", flush=True)
+    return copy, out
+
+
 def _exit_code(command) -> int:
     """``command()``'s return value, or the exit code hlsgen's CLI gives the error it raises."""
     try:
@@ -84,6 +124,8 @@ def main() -> int:
     ap.add_argument("project", type=Path)
     ap.add_argument("-n", type=int, default=None, help="test images (default all)")
     ap.add_argument("--whole", action="store_true", help="also build and simulate the whole network")
+    ap.add_argument("--cold", action="store_true",
+                    help="with --whole: time `hlsgen rtl` cold and warm on a copy without the RTL cache")
     ap.add_argument("--synth", action="store_true", help="Yosys counts per stage")
     ap.add_argument("--edit", action="store_true", help="then change one weight code: expect exit 2")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -96,9 +138,20 @@ def main() -> int:
     versions = f"da4ml {tools.require_da4ml()}, {tools.verilator_version()}"
     print(f"# {platform.node()}: {os.cpu_count()} cores, {versions}")
     figures: dict = {"project": str(args.project), "images": args.n, "jobs": args.jobs, "tools": versions}
-    root, statuses = args.project / "rtl", []
+    statuses, work = [], None
+    if args.cold and args.whole:
+        work = tempfile.TemporaryDirectory()
+        args.project, timed = cold_and_warm(args.project, args.n, args.jobs, Path(work.name))
+        figures.update(timed)
+        statuses += [timed["cold"]["exit"], timed["warm"]["exit"]]
+    root = args.project / "rtl"
     modes = [layers for layers in (True, False) if (layers and not args.smoke) or (not layers and args.whole)]
     for layers in modes:
+        if not layers and "cold" in figures:  # measured above, as a user runs it
+            r, cold = _row(network_dir(spec, root)), figures["cold"]
+            figures["whole"] = {"exit": cold["exit"], "seconds": cold["seconds"], **r}
+            figures["child_peak_rss_mb_cold"] = cold["peak_rss_mb"]
+            continue
         start = time.perf_counter()
         status = rtl_command(args.project, args.n, layers=layers, synth=args.synth and layers, jobs=args.jobs)
         wall = time.perf_counter() - start
@@ -136,11 +189,13 @@ def main() -> int:
                 print(f"edited, {'--layers' if layers else 'whole network'}: exit {got} (want 2), {wall:.1f} s wall")
                 figures["edit"]["layers" if layers else "whole"] = {"exit": got, "seconds": round(wall, 1)}
                 statuses.append(0 if got == 2 else 1)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # includes the --cold runs
     print(f"peak memory of a child process (Verilator / g++ / Yosys): {peak:.0f} MB")
     figures["child_peak_rss_mb"] = round(peak)
     figures["status"] = max(statuses)
     run.write(figures)
+    if work is not None:
+        work.cleanup()
     return max(statuses)
 
 

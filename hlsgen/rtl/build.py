@@ -23,7 +23,7 @@ import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.fixed import FixedType
-from hlsgen.rtl import tools, verilate
+from hlsgen.rtl import mac, tools, verilate
 from hlsgen.rtl.trace import SOLVER_OPTIONS, trace_stages
 from hlsgen.spec import HardwareSpec, Stage
 from hlsgen.verify.evidence import file_sha256
@@ -31,22 +31,37 @@ from hlsgen.verify.evidence import file_sha256
 FORMAT = 1  # bump when the traced logic for the same spec changes
 
 
+#: The two designs of a unit. ``check``: what ``hlsgen rtl`` simulates, Conv2D and Dense stages as plain
+#: constant multiplications (:mod:`.mac`, built in seconds); ``area``: every stage traced by da4ml, the
+#: constant-matrix products solved for shared adders (minutes to tens of minutes): what ``--synth`` counts.
+DESIGNS = ("check", "area")
+
+
 @dataclass
 class Unit:
-    """Stages built as one module; ``input_t`` is the type of its inputs."""
+    """Stages built as one module; ``input_t`` is the type of its inputs; ``design`` one of :data:`DESIGNS`."""
 
     name: str
     stages: tuple[Stage, ...]
     input_t: FixedType
+    design: str = "check"
 
     @property
     def output_t(self) -> FixedType:
         return self.stages[-1].result_t
 
+    @property
+    def uses_mac(self) -> bool:
+        """Whether the unit is a weighted stage's check design (:mod:`.mac`); any other unit is the same
+        program in both designs (one directory, traced once for both)."""
+        return self.design == "check" and len(self.stages) == 1 and mac.applies(self.stages[0])
+
     def digest(self, da4ml_version: str) -> str:
         h = hashlib.sha256()
         doc = {"format": FORMAT, "da4ml": da4ml_version, "solver": SOLVER_OPTIONS, "input_t": str(self.input_t),
                "stages": [s.to_json() for s in self.stages]}
+        if self.uses_mac:
+            doc["mac"] = mac.FORMAT
         h.update(json.dumps(doc, sort_keys=True).encode())
         for s in self.stages:
             for codes in (s.weight_codes, s.bias_codes):
@@ -57,9 +72,9 @@ class Unit:
         return h.hexdigest()[:16]
 
 
-def stage_units(spec: HardwareSpec) -> list[Unit]:
+def stage_units(spec: HardwareSpec, design: str = "check") -> list[Unit]:
     """One unit per stage with logic (flatten is a reshape of the same row-major order: no unit)."""
-    return [Unit(s.name, (s,), s.input_t) for s in spec.stages if s.kind != "flatten"]
+    return [Unit(s.name, (s,), s.input_t, design) for s in spec.stages if s.kind != "flatten"]
 
 
 @dataclass
@@ -84,37 +99,49 @@ def unit_dir(unit: Unit, root: Path) -> Path:
 
 
 def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = None):
-    """The unit's traced program (``CombLogic``), from its directory when it was written before for the
-    same digest, else traced now and written there as da4ml's Verilog project: returns ``(comb, dir)``."""
-    from da4ml.cmvm.types import CombLogic
+    """The unit's program (a traced ``CombLogic``; for a weighted stage's check design a ``Pipeline`` of the
+    MAC's stub and the traced cast, :mod:`.mac`), from its directory when it was written before for the same
+    digest, else made now and written there as da4ml's Verilog project: returns ``(program, dir)``."""
+    from da4ml.cmvm.types import CombLogic, Pipeline
     from da4ml.codegen import VerilogModel
 
     path = unit_dir(unit, root)
     if written_intact(path):
         try:
-            return CombLogic.load(path / "model" / "comb.json"), path
-        except (OSError, ValueError, KeyError, TypeError):
+            kind = Pipeline if unit.uses_mac else CombLogic
+            return kind.load(path / "model" / "comb.json"), path
+        except (OSError, ValueError, KeyError, TypeError, AssertionError):
             pass  # an incomplete or foreign entry: trace again
     elif (path / "written.json").exists():
         log(f"rtl: {unit.name}: {path} differs from what was written (a file edited, added or removed); "
             "tracing again")
     t = time.perf_counter()
-    comb = trace_stages(unit.stages, unit.input_t)
+    if unit.uses_mac:
+        comb = Pipeline(mac.programs(unit.stages[0], unit.input_t))
+        what = f"{mac.operations(unit.stages[0])} multiply-adds and {len(comb.solutions[1].ops)} operations"
+        ops = len(comb.solutions[1].ops)
+    else:
+        comb = trace_stages(unit.stages, unit.input_t)
+        what = f"{len(comb.ops)} operations"
+        ops = len(comb.ops)
     elapsed = time.perf_counter() - t
     if timings is not None:
         timings.trace += elapsed
-    log(f"rtl: {unit.name}: traced in {elapsed:.1f} s ({len(comb.ops)} operations)")
+    log(f"rtl: {unit.name}: traced in {elapsed:.1f} s ({what})")
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-    VerilogModel(comb, module_name(unit.name), path).write()
-    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": len(comb.ops),
+    prj = module_name(unit.name)
+    VerilogModel(comb, prj, path).write()
+    if unit.uses_mac:  # the stub's module replaced by the MAC
+        (path / "src" / f"{prj}_stage0.v").write_text(mac.verilog(unit.stages[0], unit.input_t, f"{prj}_stage0"))
+    (path / "written.json").write_text(json.dumps({"trace_s": elapsed, "ops": ops, "design": unit.design,
                                                    "files": source_digests(path)}))
     return comb, path
 
 
 #: What a unit's directory holds besides the sources a build reads: hlsgen's records, Verilator's outputs.
-_NOT_SOURCES = ("written.json", "built.json", "sim/obj_dir", verilate.LOG)
+_NOT_SOURCES = ("written.json", "built.json", "sim/obj_dir", verilate.LOG, verilate.WRAPPER)
 
 
 def source_digests(path: Path) -> dict[str, str]:
@@ -171,7 +198,7 @@ class BuiltModel:
             try:
                 stamp = json.loads(marker.read_text())["stamp"]
                 lib = path / "sim" / f"lib{model._prj_name}_wrapper_{stamp}.so"
-                if record == {"sources": source_digests(path), "lib": file_sha256(lib)}:
+                if record == _built_from(path, lib):
                     model._load_lib(stamp)
                     self.timings.cached = True
                     return
@@ -179,13 +206,13 @@ class BuiltModel:
             except (OSError, ValueError, KeyError, TypeError, RuntimeError):
                 pass  # built by another da4ml, or half-built: build again
         t = time.perf_counter()
-        expected = verilate.compile_model(model, name, jobs, log if debug else None)
+        expected = verilate.compile_model(model, name, jobs, log if debug else None, _mac_modules(model))
         self.timings.build = time.perf_counter() - t
         note = f"; {len(expected)} expected warnings (--debug shows them)" if expected and not debug else ""
         log(f"rtl: {name}: Verilator build {self.timings.build:.1f} s{note}")
         lib = path / "sim" / f"lib{model._prj_name}_wrapper_{model._uuid}.so"
         marker.write_text(json.dumps({"stamp": model._uuid, "build_s": self.timings.build,
-                                      "built_from": {"sources": source_digests(path), "lib": file_sha256(lib)}}))
+                                      "built_from": _built_from(path, lib)}))
 
     @property
     def comb(self):
@@ -212,6 +239,17 @@ class BuiltModel:
         if not np.array_equal(result, scaled):
             raise HlsgenError(f"rtl: {self.name}: the module's outputs are not on {self.output_t}'s grid")
         return result.reshape(len(codes), n_out)
+
+
+def _mac_modules(model) -> tuple[str, ...]:
+    """The names of the MAC modules in ``model``'s project (their sources say so: :mod:`.mac`)."""
+    src = Path(model._path) / "src"
+    return tuple(sorted(f.stem for f in src.glob("*.v") if mac.MARKER in f.read_text()[:400]))
+
+
+def _built_from(path: Path, lib: Path) -> dict:
+    """What a Verilator build is made from: the unit's sources, the built library, the build's flags."""
+    return {"sources": source_digests(path), "lib": file_sha256(lib), "flags": verilate.flags()}
 
 
 def build_unit(unit: Unit, root: Path, jobs: int, log=print, debug: bool = False) -> BuiltModel:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hlsgen.fixed import FixedType
+from hlsgen.rtl import mac
 from hlsgen.rtl.arith import RtlRefusal
 from hlsgen.rtl.build import (
     FORMAT,
@@ -102,14 +103,32 @@ def link(a: Unit, comb_a, b: Unit, comb_b, source: str, target: str) -> list[str
     return lines
 
 
-def top_module(name: str, units: list[Unit], combs: list) -> str:
-    """da4ml's pipeline top (``{name}_stage{i}`` modules, one register layer per stage and one at the
-    output), with :func:`link` between the stages."""
+@dataclass(frozen=True)
+class Program:
+    """One combinational program of the network: ``comb`` (a ``CombLogic``) of ``unit``, its first or not
+    (a weighted stage's check design is two programs, the MAC and the cast: :mod:`.mac`)."""
+
+    comb: object
+    unit: Unit
+    first: bool
+    mac: bool = False
+
+
+def programs_of(unit: Unit, program) -> list[Program]:
+    """The unit's program as a list of :class:`Program` (a ``Pipeline`` gives one per solution)."""
+    subs = getattr(program, "solutions", None) or (program,)
+    return [Program(c, unit, j == 0, unit.uses_mac and j == 0) for j, c in enumerate(subs)]
+
+
+def top_module(name: str, programs: list[Program]) -> str:
+    """da4ml's pipeline top (``{name}_stage{i}`` modules, one register layer per program and one at the
+    output), with :func:`link` between the stages (inside a stage, its programs' layouts are equal)."""
+    combs = [p.comb for p in programs]
     inp = [_width(c.inp_qint) for c in combs]
     out = [_width(c.out_qint) for c in combs]
-    for u, w_in, w_out in zip(units, inp, out, strict=True):
+    for p, w_in, w_out in zip(programs, inp, out, strict=True):
         if w_in == 0 or w_out == 0:
-            raise RtlRefusal(f"{u.name}: a stage without input or output bits cannot be composed")
+            raise RtlRefusal(f"{p.unit.name}: a stage without input or output bits cannot be composed")
     decl, body = [], []
     for i in range(len(combs)):
         decl.append(f"reg [{inp[i] - 1}:0] stage{i}_inp;")
@@ -117,13 +136,19 @@ def top_module(name: str, units: list[Unit], combs: list) -> str:
         body.append(f"{name}_stage{i} stage{i} (.model_inp(stage{i}_inp), .model_out(stage{i}_out));")
         if i:
             decl.append(f"wire [{inp[i] - 1}:0] stage{i}_link;")
-            body += link(units[i - 1], combs[i - 1], units[i], combs[i], f"stage{i - 1}_out", f"stage{i}_link")
+            a, b = programs[i - 1], programs[i]
+            if not b.first:  # the MAC's sums into the cast: one layout on both sides
+                if out[i - 1] != inp[i]:
+                    raise RtlRefusal(f"{b.unit.name}: its programs' layouts differ ({out[i - 1]} vs {inp[i]} bits)")
+                body.append(f"assign stage{i}_link = stage{i - 1}_out;")
+            else:
+                body += link(a.unit, a.comb, b.unit, b.comb, f"stage{i - 1}_out", f"stage{i}_link")
     clocked = ["stage0_inp <= model_inp;", *(f"stage{i}_inp <= stage{i}_link;" for i in range(1, len(combs))),
                f"model_out <= stage{len(combs) - 1}_out;"]
     nl, nl2 = "\n    ", "\n        "
     return f"""`timescale 1 ns / 1 ps
 
-// hlsgen: the network's stages in a row ({', '.join(u.name for u in units)})
+// hlsgen: the network's stages in a row ({', '.join(p.unit.name for p in programs if p.first)})
 module {name} (
     input clk,
     input [{inp[0] - 1}:0] model_inp,
@@ -144,7 +169,7 @@ endmodule
 
 def network_dir(spec: HardwareSpec, root: Path) -> Path:
     """The composed network's directory: its digest is made of the stages' digests."""
-    h = hashlib.sha256(json.dumps({"format": FORMAT, "compose": 1, "input_t": str(spec.input_t),
+    h = hashlib.sha256(json.dumps({"format": FORMAT, "compose": 2, "input_t": str(spec.input_t),
                                    "stages": [unit_digest(u) for u in stage_units(spec)]}).encode())
     return root / f"{NETWORK}-{h.hexdigest()[:16]}"
 
@@ -165,20 +190,24 @@ def write_network(spec: HardwareSpec, root: Path, log=print, timings: Timings | 
     elif (path / "written.json").exists():
         log(f"rtl: {NETWORK}: {path} differs from what was written (a file edited, added or removed); writing "
             "it again")
-    combs = []
+    programs = []
     for u in units:
-        comb, _ = load_or_trace(u, root, log, timings)
-        combs.append(comb)
-    top = top_module(prj, units, combs)  # refusals before anything is written
+        program, _ = load_or_trace(u, root, log, timings)
+        programs += programs_of(u, program)
+    top = top_module(prj, programs)  # refusals before anything is written
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
     t = time.perf_counter()
-    model = VerilogModel(Pipeline(tuple(combs)), prj, path)
+    model = VerilogModel(Pipeline(tuple(p.comb for p in programs)), prj, path)
     model.write()
     (path / "src" / f"{prj}.v").write_text(top)  # da4ml's top assumes equal layouts on both sides of a register
+    for i, p in enumerate(programs):
+        if p.mac:  # the stub's module replaced by the MAC
+            (path / "src" / f"{prj}_stage{i}.v").write_text(mac.verilog(p.unit.stages[0], p.unit.input_t,
+                                                                        f"{prj}_stage{i}"))
     (path / "written.json").write_text(json.dumps({"stages": [u.name for u in units],
-                                                   "ops": sum(len(c.ops) for c in combs),
+                                                   "ops": sum(len(p.comb.ops) for p in programs),
                                                    "write_s": time.perf_counter() - t,
                                                    "files": source_digests(path)}))
     return model, path

@@ -1,5 +1,7 @@
 """``hlsgen rtl --synth``: each stage's combinational module through Yosys ``synth_xilinx`` (7-series
-cells; LUTs mapped by ABC, :data:`MAP_LUTS`), its LUT, flip-flop, CARRY4 and DSP48E1 counts.
+cells; LUTs mapped by ABC, :data:`MAP_LUTS`), its LUT, flip-flop, CARRY4 and DSP48E1 counts, of the *area*
+design (da4ml's adder-sharing solve of Conv2D/Dense: ``build.DESIGNS``), not the check design that
+``hlsgen rtl`` simulates.
 
 What they are: the cost of a *fully parallel, unpipelined* distributed-arithmetic implementation of the
 stage (every multiplication by a constant weight unrolled into shift-and-add logic, every output
@@ -125,7 +127,7 @@ def synth_report(spec: HardwareSpec, root: Path, jobs: int, log=print) -> list[d
         except HlsgenError as err:
             return str(err)
 
-    units = stage_units(spec)
+    units = stage_units(spec, design="area")  # the design whose area is worth counting, not the check design
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # Yosys runs as a subprocess
         results = list(pool.map(counts, units))
     rows = [r for r in results if isinstance(r, dict)]
@@ -137,8 +139,10 @@ def synth_report(spec: HardwareSpec, root: Path, jobs: int, log=print) -> list[d
     label = "total" if not failed else f"total of {len(rows)} stages"
     log(f"rtl --synth: {label:<23} LUT {total['LUT']:>7}  FF {total['FF']:>5}  CARRY4 {total['CARRY']:>6}  "
         f"DSP {total['DSP']:>3}")
-    log("rtl --synth: Yosys synth_xilinx counts of a fully parallel, unpipelined distributed-arithmetic "
-        "implementation per stage; not an estimate of the Vitis HLS design")
+    log("rtl --synth: Yosys synth_xilinx counts of the area design: every stage traced by da4ml, constant-matrix "
+        "products solved for shared adders (a fully parallel, unpipelined distributed-arithmetic implementation "
+        "per stage); the equality check above simulated the check design (Conv2D/Dense as plain constant "
+        "multiplications, docs/rtl.md); not an estimate of the Vitis HLS design")
     if failed:  # after the stages that did synthesize
         raise HlsgenError(failed[0] if len(failed) == 1 else f"{failed[0]} (and {len(failed) - 1} more stages)")
     return rows

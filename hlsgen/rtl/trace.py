@@ -82,10 +82,10 @@ def _sums(stage: Stage, rows):
                 out[r, o] = total
         y = _array(out, rows)
     y = y + bias
-    return _wrap_array(y, acc)
+    return wrap_array(y, acc)
 
 
-def _wrap_array(y, t: FixedType):
+def wrap_array(y, t: FixedType):
     """AP_WRAP to ``t`` where a value could leave its range (modular: once at the end equals every step)."""
     flat = np.asarray(y._vars).ravel()
     out = np.empty(flat.size, dtype=object)

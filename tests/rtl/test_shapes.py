@@ -110,3 +110,29 @@ def test_a_warning_that_can_mean_wrong_logic_fails_the_build(tmp_path):
     expected = check_warnings("m", log.splitlines()[0], tmp_path / "verilator.log", shown.append)
     assert expected == [("UNUSEDSIGNAL", "../src/m.v:4:19: Bits of signal are not used: 'model_inp'[7:6]")]
     assert len(shown) == 1 and "UNUSEDSIGNAL" in shown[0]
+
+
+@pytest.mark.slow
+def test_the_check_design_wraps_an_accumulator_and_reads_signed_codes(rtl_tools, tmp_path, capsys):
+    """The MAC's sums leave a narrow AP_WRAP accumulator (the cast wraps them as hls4ml does) from signed
+    inputs; a strided 'same' convolution before it. Whole network, every image bit-exact."""
+    from hlsgen.fixed import FixedType
+    from hlsgen.rtl import rtl_command
+    from hlsgen.rtl.mac import applies
+    from hlsgen.spec import Stage
+
+    t, rng = FixedType.parse, np.random.default_rng(11)
+    x_t, w_t = t("ap_fixed<6,2>"), t("ap_fixed<5,1>")
+    conv_acc, act = t("ap_fixed<16,6>"), t("ap_fixed<6,3,AP_RND_CONV,AP_SAT>")
+    narrow = t("ap_fixed<10,3>")  # AP_WRAP, 7 fraction bits as the products: 12 products up to 4 x 1 leave [-4, 4)
+    spec = HardwareSpec("wrap", (5, 5, 1), x_t, (
+        Stage("c", "conv2d", (5, 5, 1), (2, 2, 3), x_t, act, w_t, w_t, conv_acc, rng.integers(-16, 16, (3, 3, 1, 3)),
+              rng.integers(-16, 16, 3), {"kernel_size": [3, 3], "strides": [3, 3], "padding": "same"}),
+        Stage("f", "flatten", (2, 2, 3), (12,), act, act),
+        Stage("d", "dense", (12,), (3,), act, t("ap_fixed<8,4,AP_RND,AP_SAT>"), w_t, w_t, narrow,
+              rng.integers(-16, 16, (12, 3)), rng.integers(-16, 16, 3))))
+    assert all(applies(s) for s in spec.stages if s.kind in ("conv2d", "dense"))
+    x = rng.integers(-32, 32, (300, 5, 5, 1))
+    project = write_project(tmp_path / "p", spec, inputs=x)
+    assert rtl_command(project, None, layers=False, synth=False, jobs=2) == 0, capsys.readouterr()
+    assert "rtl: 300/300 images bit-exact" in capsys.readouterr().out

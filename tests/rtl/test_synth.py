@@ -91,7 +91,7 @@ def test_a_stage_yosys_cannot_synthesize_is_named_after_the_others(rtl_tools, tm
                                             Stage("big", "relu", (4,), (4,), y_t, t("ap_ufixed<4,2>"))))
     root = tmp_path / "rtl"
     root.mkdir()
-    for unit in stage_units(spec):
+    for unit in stage_units(spec, design="area"):
         write_unit(unit, root, lambda _: None)
     with pytest.raises(HlsgenError) as err:
         synth_report(spec, root, jobs=2, log=print)
