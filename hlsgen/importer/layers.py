@@ -43,6 +43,26 @@ def _unsupported(layer, what: str) -> HlsgenError:
     return HlsgenError(f"layer '{layer.name}' ({type(layer).__name__}): {what}")
 
 
+def _producer(tensor):
+    """The layer that produced ``tensor`` (Keras 2: ``_keras_history.layer``; Keras 3: ``.operation``)."""
+    history = tensor._keras_history
+    return history.layer if hasattr(history, "layer") else history.operation
+
+
+def _inbound(layer):
+    """The one layer feeding ``layer``, or None when it has several inputs or is used more than once."""
+    nodes = layer.inbound_nodes if hasattr(layer, "inbound_nodes") else layer._inbound_nodes
+    if len(nodes) != 1:
+        return None
+    if not hasattr(nodes[0], "inbound_layers"):  # Keras 3
+        parents = nodes[0].parent_nodes
+        return parents[0].operation if len(parents) == 1 else None
+    inbound = nodes[0].inbound_layers
+    if isinstance(inbound, list | tuple):
+        return inbound[0] if len(inbound) == 1 else None
+    return inbound
+
+
 def chain(model) -> list:
     """The model's layers (without the InputLayer) in order; refuses anything but a simple chain."""
     if len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -52,21 +72,17 @@ def chain(model) -> list:
         if type(layer).__name__ not in (*SUPPORTED, "InputLayer"):
             kind = "a nested model" if hasattr(layer, "layers") else "unsupported layer type"
             raise _unsupported(layer, f"{kind}; supported: {', '.join(SUPPORTED)}")
-    prev = model.inputs[0]._keras_history.layer
+    prev = _producer(model.inputs[0])
     layers = []
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
             continue
-        nodes = layer.inbound_nodes
-        inbound = nodes[0].inbound_layers if len(nodes) == 1 else None
-        if isinstance(inbound, list | tuple):
-            inbound = inbound[0] if len(inbound) == 1 else None
-        if inbound is not prev:
+        if _inbound(layer) is not prev:
             raise _unsupported(layer, "the model is not a simple chain (a layer used twice, or an input that is "
                                "not the previous layer's output)")
         layers.append(layer)
         prev = layer
-    if model.outputs[0]._keras_history.layer is not prev:
+    if _producer(model.outputs[0]) is not prev:
         raise HlsgenError(f"model '{model.name}': its output is not its last layer's; only simple chains are supported")
     return layers
 
@@ -94,7 +110,7 @@ def _pairs(layer, cfg: dict, *keys: str) -> dict[str, Any]:
 
 def translate(model) -> Translation:
     """The model's ``model:`` section and quantizers. Raises HlsgenError (one line) on anything unsupported."""
-    from qkeras.quantizers import BaseQuantizer
+    from hlsgen.train.modelfile.build import BaseQuantizer  # QKeras 0.9.0's and qkeras-v3's
 
     layers = chain(model)
     shape = tuple(int(d) for d in model.input_shape[1:])

@@ -61,6 +61,19 @@ def test_committed_keras3_files_as_train_init(name):
     assert [layer.name for layer in model.layers[1:]] == SEED_LAYERS
 
 
+@pytest.mark.parametrize("name", ["seed.keras", "seed.h5"])
+def test_committed_keras3_files_translate_for_hlsgen_import(name):
+    """``hlsgen import``'s walk of the model (a simple chain, Keras 2's or Keras 3's layer graph, whichever the
+    stack builds) and its translation into the config's layers (the CI's Keras 3 stage runs it there)."""
+    from hlsgen.importer.layers import chain, translate
+
+    model = load_model_file(HERE / name)
+    assert [layer.name for layer in chain(model)] == SEED_LAYERS
+    tr = translate(model)
+    assert [entry["name"] for entry in tr.layers] == SEED_LAYERS
+    assert [entry["type"] for entry in tr.layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Dense"]
+
+
 def _standalone_keras3() -> bool:
     """Whether this interpreter has the standalone keras 3 package (asked in a subprocess: in this process
     ``keras`` may be another Keras, chosen by hlsgen.keras_compat)."""
