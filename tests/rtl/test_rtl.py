@@ -104,13 +104,14 @@ def test_make_rtl_in_the_project_runs_hlsgen_rtl(rtl_tools, tmp_path):
     import subprocess
     import sys
 
+    from hlsgen.board.emit import NO_BOARD
     from hlsgen.hls.templates import render
 
     project = write_project(tmp_path / "p", _chain(), images=30)
     hlsgen = Path(sys.executable).parent / "hlsgen"
     if not hlsgen.exists():
         pytest.skip("no hlsgen executable beside this Python (pip install -e .)")
-    (project / "Makefile").write_text(render("Makefile", top="chain", hlsgen=str(hlsgen), cosim_n="5"))
+    (project / "Makefile").write_text(render("Makefile", top="chain", hlsgen=str(hlsgen), cosim_n="5", **NO_BOARD))
     assert shutil.which("make")
     res = subprocess.run(["make", "--no-print-directory", "-C", str(project), "rtl", "N=20", "LAYERS=1", "JOBS=2"],
                          capture_output=True, text=True, timeout=600)
