@@ -50,7 +50,7 @@ bench-golden:
 
 bench-rtl:
 	@$(bench_check_paths)
-	$(PY) bench/bench_rtl.py "$$HLSGEN_BENCH_PROJECT" --whole --edit --results $(BENCH_RESULTS)
+	$(PY) bench/bench_rtl.py "$$HLSGEN_BENCH_PROJECT" --whole --cold --edit --results $(BENCH_RESULTS)
 
 bench-import:
 	@$(bench_check_paths)

@@ -123,6 +123,12 @@ def render_rtl(doc: dict) -> str:
                    f"{_s(r.get('build_s'))} | {r.get('LUT', '')} | {r.get('FF', '')} | {r.get('CARRY', '')} | "
                    f"{r.get('DSP', '')} | {r.get('seconds', '')} |")
     out.append("")
+    for run in ("cold", "warm"):
+        if run in f:
+            r = f[run]
+            out.append(f"- `hlsgen rtl` {run} (subprocess, copy without the RTL cache): exit {r['exit']}, "
+                       f"{r['seconds']} s wall, {r['cpu_seconds']} s CPU, peak {r['peak_rss_mb']:,} MB, "
+                       f"load {r['load_before'][0]} -> {r['load_after'][0]}.")
     if "layers" in f:
         out.append(f"- `--layers`: exit {f['layers']['exit']}, {f['layers']['seconds']} s wall.")
     if "whole" in f:

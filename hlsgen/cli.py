@@ -239,7 +239,8 @@ def _cmd_rtl(args: argparse.Namespace) -> int:
     _positive("--jobs", args.jobs)
     from hlsgen.rtl import rtl_command
 
-    return rtl_command(Path(args.project), args.images, args.layers, args.synth, args.jobs or os.cpu_count() or 1)
+    return rtl_command(Path(args.project), args.images, args.layers, args.synth, args.jobs or os.cpu_count() or 1,
+                       debug=args.debug)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
