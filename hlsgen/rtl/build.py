@@ -26,7 +26,7 @@ from hlsgen.fixed import FixedType
 from hlsgen.rtl import mac, tools, verilate
 from hlsgen.rtl.trace import SOLVER_OPTIONS, trace_stages
 from hlsgen.spec import HardwareSpec, Stage
-from hlsgen.verify.evidence import file_sha256
+from hlsgen.verify.evidence import file_sha256, tree_sha256
 
 FORMAT = 1  # bump when the traced logic for the same spec changes
 
@@ -148,13 +148,8 @@ def source_digests(path: Path) -> dict[str, str]:
     """SHA-256 of every file the traced program and its Verilator build are made from (da4ml's Verilog,
     memory files, ``model/comb.json``, the build scripts): all of ``path`` but hlsgen's records, Verilator's
     object folder and the built libraries. The cache is keyed by these, never by a marker's presence."""
-    out = {}
-    for f in sorted(path.rglob("*")):
-        rel = f.relative_to(path).as_posix()
-        if f.is_dir() or any(rel == n or rel.startswith(n + "/") for n in _NOT_SOURCES) or _is_lib(rel):
-            continue
-        out[rel] = file_sha256(f)
-    return out
+    return tree_sha256(path, lambda rel: any(rel == n or rel.startswith(n + "/") for n in _NOT_SOURCES)
+                       or _is_lib(rel), refuse_links=False)
 
 
 def _is_lib(rel: str) -> bool:

@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,18 +92,26 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def tree_sha256(root: Path, skip: Callable[[str], bool], refuse_links: bool = True) -> dict[str, str]:
+    """SHA-256 of every file below ``root`` by its POSIX path relative to ``root``, except the paths ``skip``
+    returns True for. ``refuse_links``: a symbolic link or anything but a regular file is a UsageError (the
+    file is what is sealed, not where it points); else links are followed. The one owner of "the digests of a
+    tree of sources": the project's seal (:func:`sealed_files`) and the RTL cache (hlsgen.rtl.build)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if skip(rel) or path.is_dir() and not (refuse_links and path.is_symlink()):
+            continue
+        if refuse_links and (path.is_symlink() or not path.is_file()):
+            raise UsageError(f"{path}: not a regular file; a project's sources are files")
+        out[rel] = file_sha256(path)
+    return out
+
+
 def sealed_files(project: Path) -> dict[str, str]:
     """SHA-256 of every regular file of ``project`` outside :data:`UNSEALED`, by path relative to it
     (symbolic links are refused: a sealed file is the file, not where it points)."""
-    out = {}
-    for path in sorted(project.rglob("*")):
-        rel = path.relative_to(project)
-        if rel.parts[0] in UNSEALED or path.is_dir() and not path.is_symlink():
-            continue
-        if path.is_symlink() or not path.is_file():
-            raise UsageError(f"{path}: not a regular file; a project's sources are files")
-        out[rel.as_posix()] = file_sha256(path)
-    return out
+    return tree_sha256(project, lambda rel: rel.split("/")[0] in UNSEALED)
 
 
 def write_manifest(project: Path, spec: HardwareSpec, images: int, widths: dict[str, int]) -> dict[str, Any]:
