@@ -178,7 +178,7 @@ def build_command(cfg: Config, output: Path | None = None, force: bool = False, 
     end; returns its path."""
     target = Path(output or cfg.output_dir)
     check_replaceable(target, force)
-    state = BuildState(cfg, target, None, epochs or cfg.train.epochs, n_test, verbose)
+    state = BuildState(cfg, target, None, cfg.train.epochs if epochs is None else epochs, n_test, verbose)
     for step in PREPARE:
         state = step(state)
     with atomic_output_dir(target, force=force, kind="project") as work:

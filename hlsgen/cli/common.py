@@ -18,3 +18,14 @@ def positive(name: str, value: int | None) -> None:
 
     if value is not None and value < 1:
         raise UsageError(f"{name}: must be >= 1, got {value}")
+
+
+def epochs(cfg, value: int | None) -> None:
+    """``--epochs`` by the config's own rule for ``train.epochs``: at least 1, or 0 (post-training quantization of
+    the given weights) when ``train.init`` is a model file."""
+    from hlsgen.errors import UsageError
+
+    least = 0 if cfg.train.init_path is not None else 1
+    if value is not None and value < least:
+        why = "" if least == 0 else " (0, post-training quantization, needs train.init: a model file)"
+        raise UsageError(f"--epochs: must be >= {least}{why}, got {value}")

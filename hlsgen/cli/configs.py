@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hlsgen.cli.common import LAST_BUILD_FILE, output_path, positive
+from hlsgen.cli.common import LAST_BUILD_FILE, epochs, output_path, positive
 
 
 def register_check(sub) -> None:
@@ -83,7 +83,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from hlsgen.config import load_config
 
     cfg = load_config(args.config)
-    positive("--epochs", args.epochs)
+    epochs(cfg, args.epochs)
     output_path(args.output)
     from hlsgen.train import train_command
 
@@ -108,7 +108,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from hlsgen.config import load_config
 
     cfg = load_config(args.config)
-    positive("--epochs", args.epochs)
+    epochs(cfg, args.epochs)
     positive("--images", args.images)
     target = build_command(cfg, Path(args.output) if args.output else None, args.force, args.epochs, args.images)
     Path(LAST_BUILD_FILE).write_text(str(target) + "\n")  # what the top-level `make csim` forwards to

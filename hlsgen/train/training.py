@@ -244,7 +244,7 @@ def train_models(cfg: Config, data: Mnist, epochs: int | None = None, n_train: i
     """Train the float and the QAT model with the same budget (seeded, deterministic on CPU), then measure
     float, naive-PTQ, QAT and golden accuracy on the test set and the QKeras/golden agreement."""
     data = data.subset(n_train, n_test)
-    epochs = epochs or cfg.train.epochs
+    epochs = cfg.train.epochs if epochs is None else epochs
     x, y = to_float(data.x_train), data.y_train.astype(np.int64)
     source = load_init_model(cfg) if cfg.train.init_path is not None else None
     if source is not None:  # a given model (hlsgen import): its weights, nothing trained in float
