@@ -19,9 +19,10 @@ PROOF_FILE = "proof.json"
 
 def certificate(spec: HardwareSpec, reports: list[CastReport]) -> dict:
     """The proof as ``proof.json`` holds it: the casts, and the digest of the spec it is about
-    (:meth:`HardwareSpec.digest`)."""
+    (:meth:`HardwareSpec.digest`). Without the seconds each cast took: a project is the same bytes when built
+    again (``hlsgen prove --json`` shows them)."""
     return {"spec": spec.name, "spec_sha256": spec.digest(), "summary": summary(reports),
-            "casts": [r.to_json() for r in reports]}
+            "casts": [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in reports]}
 
 
 def write_proof(spec: HardwareSpec, directory: Path, test_inputs: np.ndarray | None,
