@@ -8,6 +8,7 @@ import pytest
 from test_evidence import output_text, project, template  # noqa: F401  (the generated project fixtures)
 
 from hlsgen import cli
+from hlsgen.cli import configs  # each command lives with its registration (hlsgen/cli/configs.py)
 from hlsgen.errors import ConfigError
 
 
@@ -88,15 +89,15 @@ def _chained(outer: BaseException, cause: BaseException, explicit: bool) -> Base
     _chained(ConfigError("train: stopped"), KeyboardInterrupt(), explicit=True),
 ], ids=["plain", "tf-systemerror-context", "systemerror-cause", "nested", "hlsgen-error"])
 def test_interrupt_is_always_exit_130(monkeypatch, capsys, exc):
-    monkeypatch.setattr(cli, "_cmd_check", _raise(exc))
+    monkeypatch.setattr(configs, "_cmd_check", _raise(exc))
     code, out, err = run(capsys, "check", "x.yaml")
     assert (code, err) == (130, "hlsgen: interrupted\n")
 
 
 def test_other_errors_are_not_mistaken_for_interrupts(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_cmd_check", _raise(SystemError("a real bug")))
+    monkeypatch.setattr(configs, "_cmd_check", _raise(SystemError("a real bug")))
     with pytest.raises(SystemError):
         cli.main(["check", "x.yaml"])
-    monkeypatch.setattr(cli, "_cmd_check", _raise(ConfigError("name: bad")))
+    monkeypatch.setattr(configs, "_cmd_check", _raise(ConfigError("name: bad")))
     assert run(capsys, "check", "x.yaml")[0] == 2
 
