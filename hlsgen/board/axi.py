@@ -53,11 +53,11 @@ class AxiLayout:
 
 def layout(spec: HardwareSpec, board: Board) -> AxiLayout:
     """The stream layout of ``spec`` on ``board`` (ValueError for codes wider than :data:`MAX_CODE_BITS`)."""
-    in_t, out_t = spec.input_t, spec.stages[-1].result_t
+    in_t, out_t = spec.input_t, spec.output_t
     for what, t in (("input", in_t), ("output", out_t)):
         if t.width > MAX_CODE_BITS:
             raise ValueError(f"the {what} type {t} is wider than {MAX_CODE_BITS} bits: not streamed to a board")
-    return AxiLayout(math.prod(spec.input_shape), math.prod(spec.stages[-1].output_shape), in_t, out_t,
+    return AxiLayout(math.prod(spec.input_shape), math.prod(spec.output_shape), in_t, out_t,
                      board.stream_bytes)
 
 

@@ -5,7 +5,6 @@
 from hlsgen.config.loader import (
     Config,
     DataConfig,
-    HlsConfig,
     LayerConfig,
     SoftmaxConfig,
     TrainConfig,
@@ -15,5 +14,5 @@ from hlsgen.config.loader import (
 from hlsgen.config.precision import CHOSEN, INPUT_KEY, LayerPrecision, Quantity, TypeKey
 from hlsgen.config.yamlfile import quote_types
 
-__all__ = ["CHOSEN", "INPUT_KEY", "Config", "DataConfig", "HlsConfig", "LayerConfig", "LayerPrecision", "Quantity",
+__all__ = ["CHOSEN", "INPUT_KEY", "Config", "DataConfig", "LayerConfig", "LayerPrecision", "Quantity",
            "SoftmaxConfig", "TrainConfig", "TypeKey", "config_from_dict", "load_config", "quote_types"]

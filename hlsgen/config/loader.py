@@ -126,10 +126,6 @@ class SoftmaxConfig:
     table_size: int
 
 
-#: The config's ``hls`` section, validated: the HLS settings themselves (one class, :mod:`hlsgen.hls_settings`).
-HlsConfig = HlsSettings
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int

@@ -94,7 +94,7 @@ def normalize_project(spec: HardwareSpec, project: Path, final: Path) -> None:
 def seal_project(spec: HardwareSpec, project: Path, images: int) -> None:
     """The manifest, the build's last file: tb_data's ``images``, digests and codes per line, the build id
     and the seal of every generated source (:func:`hlsgen.verify.evidence.write_manifest`)."""
-    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.stages[-1].output_shape)
+    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.output_shape)
     write_manifest(project, spec, images, {"inputs.txt": n_in, "expected.txt": n_out, "labels.txt": 1,
                                            "qkeras_labels.txt": 1})
 

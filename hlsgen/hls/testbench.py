@@ -19,7 +19,7 @@ def testbench_source(spec: HardwareSpec, hls_model, *, images: int, build: str, 
     each image packed into beats as the DMA moves them, the output beats and their TLAST checked)."""
     in_name, out_name = hls4ml_io_names(hls_model)
     n_in = int(np.prod(spec.input_shape))
-    n_out = int(np.prod(spec.stages[-1].output_shape))
+    n_out = int(np.prod(spec.output_shape))
     traced = traced_layers(hls_model)
     trace_table = ",\n".join(f'    {{"{name}", {size}, {frac}}}' for name, size, frac in traced)
     if hls_model.config.get_config_value("IOType") == "io_parallel":
@@ -45,7 +45,7 @@ def testbench_source(spec: HardwareSpec, hls_model, *, images: int, build: str, 
 
         parts = testbench_parts(spec.name)
         declare, feed, call, drain = parts["declare"], parts["feed"], parts["call"], parts["drain"]
-    in_t, out_t = spec.input_t, spec.stages[-1].result_t
+    in_t, out_t = spec.input_t, spec.output_t
     text = render("testbench.cpp", top=spec.name, n_in=n_in, n_out=n_out, declare=declare, feed=feed,
                   call=call, drain=drain, trace_table=trace_table, n_traced=len(traced), n_images=images,
                   build=build, in_min=_cxx_code(in_t.min_code), in_max=_cxx_code(in_t.max_code), in_type=in_t,

@@ -29,7 +29,7 @@ def read_tb_data(project: Path, spec: HardwareSpec, n: int | None) -> tuple[np.n
     project has a manifest, checked and derived from the spec (:func:`hlsgen.verify.derive.check_project`:
     the build id is the spec's, the expected outputs are the golden model's)."""
     tb = project / "tb_data"
-    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.stages[-1].output_shape)
+    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.output_shape)
     if (tb / MANIFEST).is_file():
         ev = check_project(project, firmware=False)
         inputs, expected = ev.inputs, ev.expected

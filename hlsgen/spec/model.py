@@ -179,12 +179,6 @@ class HardwareSpec(Network):
     """A :class:`Network` with the integer weight and bias codes of every Conv2D/Dense stage: what the
     golden model runs, what ``spec.json`` + ``weights.npz`` hold."""
 
-    @property
-    def network(self) -> Network:
-        """This spec without its codes."""
-        return Network(self.name, self.input_shape, self.input_t,
-                       tuple(replace(s, weight_codes=None, bias_codes=None) for s in self.stages))
-
     def codes(self) -> Codes:
         """``{stage: (weight_codes, bias_codes)}`` of every Conv2D/Dense: what lowering takes back."""
         return {s.name: (s.weight_codes, s.bias_codes) for s in self.stages if s.weight_codes is not None}

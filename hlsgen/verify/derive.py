@@ -55,7 +55,7 @@ def check_project(project: str | Path, firmware: bool = True) -> Evidence:
     if firmware:
         check_firmware(project, spec)
     tb = project / "tb_data"
-    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.stages[-1].output_shape)
+    n_in, n_out = math.prod(spec.input_shape), math.prod(spec.output_shape)
     inputs = manifest.check_file(tb / "inputs.txt", n_in, spec.input_t)
     expected = manifest.check_file(tb / "expected.txt", n_out, spec.output_t)
     derived = golden.run(spec, inputs.reshape(len(inputs), *spec.input_shape)).output.reshape(len(inputs), -1)
