@@ -12,6 +12,11 @@ import pytest
 # TensorFlow's C++ start-up chatter, as the hlsgen command silences it (hlsgen.cli.main)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# `make test` runs pytest inside make: MAKELEVEL/MAKEFLAGS would make every `make` a test runs a sub-make
+# ("make[1]: ...", the parent's flags and jobserver), unlike the user's shell the tests speak for
+for _var in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+    os.environ.pop(_var, None)
+
 pytest_plugins = ["pytester"]  # tests/golden/test_require_all.py runs pytest on small test files
 
 REQUIRE_ALL = "HLSGEN_REQUIRE_ALL"
