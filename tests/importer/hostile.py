@@ -1,4 +1,4 @@
-"""Hostile model files for the importer's and train.init's tests, made with the venv's Keras 2: a Lambda layer
+"""Hostile model files for the importer's and train.init's tests, made with the venv's Keras (2 or 3): a Lambda layer
 whose code writes a marker file, a ``.keras`` whose model class is in a module that writes the marker when
 imported, and hand-edited architectures (custom objects, registered names, quantizer strings)."""
 
@@ -13,10 +13,10 @@ from hlsgen.keras_compat import keras  # before QKeras
 
 
 def evil_function(marker: Path):
-    """A function whose code (a constant in its bytecode, as Keras marshals it) writes ``marker``."""
+    """A lambda whose code (a constant in its bytecode, as Keras marshals it) writes ``marker``. A lambda
+    expression, not a ``def``: Keras 3 stores a named function by its name only, a lambda's bytecode."""
     namespace: dict = {}
-    exec(f"def evil(x):\n    import pathlib\n    pathlib.Path({str(marker)!r}).write_text('ran')\n    return x\n",
-         namespace)
+    exec(f"evil = lambda x: __import__('pathlib').Path({str(marker)!r}).write_text('ran') and x\n", namespace)
     return namespace["evil"]
 
 

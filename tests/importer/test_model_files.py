@@ -19,7 +19,7 @@ import pytest
 from hostile import lambda_model, module_class_keras, plain_model, rewrite_keras
 
 from hlsgen.errors import HlsgenError
-from hlsgen.keras_compat import keras
+from hlsgen.keras_compat import KERAS3, keras
 
 
 def _import(model, output, **kw):
@@ -50,10 +50,13 @@ def marker(tmp_path):
 @pytest.mark.parametrize("fmt", ["h5", "keras", "json"])
 def test_lambda_is_refused_before_anything_runs(fmt, tmp_path, marker):
     files = lambda_model(marker, tmp_path)
-    if fmt == "h5":  # live: Keras 2's own .h5 loader runs the Lambda's code
+    # live: Keras 2's own .h5 loader runs the Lambda's code; Keras 3 runs the code of a .keras given
+    # safe_mode=False (its .h5 holds only the function's name)
+    live = "keras" if KERAS3 else "h5"
+    if fmt == live:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            keras.models.load_model(files["h5"][0], compile=False)
+            keras.models.load_model(files[fmt][0], compile=False, **({"safe_mode": False} if KERAS3 else {}))
         assert marker.exists()
         marker.unlink()
     model, weights = files[fmt]
@@ -64,10 +67,11 @@ def test_lambda_is_refused_before_anything_runs(fmt, tmp_path, marker):
 def test_class_of_a_user_module_is_refused(tmp_path, marker, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     path = module_class_keras(marker, tmp_path)
-    with pytest.raises(Exception):  # noqa: B017 - live: Keras imports evilmod looking for the class
+    with pytest.raises(Exception):  # noqa: B017 - live on Keras 2: it imports evilmod looking for the class
         keras.models.load_model(path, compile=False)
-    assert marker.exists()
-    marker.unlink()
+    if not KERAS3:  # Keras 3 imports only modules of Keras' own packages; hlsgen must refuse it all the same
+        assert marker.exists()
+        marker.unlink()
     sys.modules.pop("evilmod", None)
     _refused(tmp_path, path, match=r": a custom object 'Model' of module 'evilmod': only Keras'")
 
@@ -205,7 +209,7 @@ def test_architecture_json_limits(tmp_path):
     model = plain_model()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.save_weights(tmp_path / "w.h5")
+        model.save_weights(tmp_path / "w.weights.h5")  # Keras 3 wants this suffix
     config = json.loads(model.to_json())
     cases = {
         "layers": ({**config, "config": {**config["config"], "layers": config["config"]["layers"][:1] + [
@@ -216,11 +220,11 @@ def test_architecture_json_limits(tmp_path):
     }
     for name, (tree, match) in cases.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(tree))
-        _refused(tmp_path, tmp_path / f"{name}.json", tmp_path / "w.h5", match=match)
+        _refused(tmp_path, tmp_path / f"{name}.json", tmp_path / "w.weights.h5", match=match)
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
-    _refused(tmp_path, tmp_path / "deep.json", tmp_path / "w.h5", match="nests too deep")
+    _refused(tmp_path, tmp_path / "deep.json", tmp_path / "w.weights.h5", match="nests too deep")
     (tmp_path / "big.json").write_text(json.dumps({**config, "padding": "x" * (5 << 20)}))
-    _refused(tmp_path, tmp_path / "big.json", tmp_path / "w.h5", match="over 4,194,304 bytes")
+    _refused(tmp_path, tmp_path / "big.json", tmp_path / "w.weights.h5", match="over 4,194,304 bytes")
 
 
 def test_model_config_attribute_is_measured_before_it_is_read(tmp_path):
@@ -242,6 +246,19 @@ def test_what_the_path_is_is_said(tmp_path):
     assert _refused(tmp_path, tmp_path / "missing.h5").endswith("no such model file")
 
 
+def _replace_kernel(f: h5py.File, layer: str, make) -> None:
+    """Replace layer ``layer``'s kernel dataset in a Keras ``.h5``, wherever the writing Keras put it (Keras 2:
+    ``model_weights/L/L/kernel:0``; Keras 3: ``model_weights/L/<model>/L/kernel``) by ``make(group, name)``."""
+    found = []
+    f[f"model_weights/{layer}"].visititems(
+        lambda name, obj: found.append(obj.name)
+        if isinstance(obj, h5py.Dataset) and name.rsplit("/", 1)[-1] in ("kernel", "kernel:0") else None)
+    assert len(found) == 1, found
+    group_name, name = found[0].rsplit("/", 1)
+    del f[found[0]]
+    make(f[group_name], name)
+
+
 def test_weights_outside_the_file_are_refused(tmp_path):
     model = plain_model()
     with warnings.catch_warnings():
@@ -249,14 +266,12 @@ def test_weights_outside_the_file_are_refused(tmp_path):
         model.save(tmp_path / "m.h5")
     (tmp_path / "secret.bin").write_bytes(b"\0" * 784 * 16 * 4)
     with h5py.File(tmp_path / "m.h5", "r+") as f:
-        group = f["model_weights/fc1/fc1"]
-        del group["kernel:0"]
-        group.create_dataset("kernel:0", (784, 16), "float32", external=[(str(tmp_path / "secret.bin"), 0, 784 * 64)])
+        _replace_kernel(f, "fc1", lambda group, name: group.create_dataset(
+            name, (784, 16), "float32", external=[(str(tmp_path / "secret.bin"), 0, 784 * 64)]))
     _refused(tmp_path, tmp_path / "m.h5", match=r"layer 'fc1' \(Dense\): kernel is stored outside the file")
     with h5py.File(tmp_path / "m.h5", "r+") as f:
-        group = f["model_weights/fc1/fc1"]
-        del group["kernel:0"]
-        group["kernel:0"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/kernel")
+        _replace_kernel(f, "fc1", lambda group, name: group.__setitem__(
+            name, h5py.ExternalLink(str(tmp_path / "other.h5"), "/kernel")))
     _refused(tmp_path, tmp_path / "m.h5", match="a link to another place or file; refused")
 
 
@@ -371,9 +386,8 @@ def test_compressed_weights_are_bounded_before_they_are_read(tmp_path):
         model.save(tmp_path / "zeros.h5")
     with h5py.File(tmp_path / "zeros.h5", "r+") as f:  # recompress every kernel: the file shrinks to a few MB
         for i in range(9):
-            group = f[f"model_weights/d{i}/d{i}"]
-            del group["kernel:0"]
-            group.create_dataset("kernel:0", (4096, 4096), "float32", compression="gzip", fillvalue=0)
+            _replace_kernel(f, f"d{i}", lambda group, name: group.create_dataset(
+                name, (4096, 4096), "float32", compression="gzip", fillvalue=0))
     before = _peak_mb()
     _refused(tmp_path, tmp_path / "zeros.h5", match=r"the architecture's weights take 603,979,776 bytes as float32; "
                                                     r"the limit is 536,870,912")
