@@ -2,7 +2,8 @@
 
 A *unit* is a run of stages built as one combinational module: the whole network, or one stage for
 ``--layers``. Its directory ``PROJECT/rtl/<name>-<digest>/`` holds da4ml's project (``src/*.v``, the
-lookup-table ``memfiles``, ``model/comb.json``: the traced program) and, once Verilator has built it,
+lookup-table ``memfiles``, the traced program in ``model/``: ``comb.json``, or for a ``Pipeline`` with da4ml 0.6
+``pipeline.json``, :func:`.da4ml_api.program_file`) and, once Verilator has built it,
 ``sim/lib<name>_wrapper_<id>.so`` and ``built.json``. The digest covers everything the logic depends on
 (the stages' JSON, their weight codes, the input type, da4ml's version and solver options, this module's
 format), so an edited spec gets a new directory and never an old build. Inside it, ``written.json`` and
@@ -102,14 +103,14 @@ def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = N
     """The unit's program (a traced ``CombLogic``; for a weighted stage's check design a ``Pipeline`` of the
     MAC's stub and the traced cast, :mod:`.mac`), from its directory when it was written before for the same
     digest, else made now and written there as da4ml's Verilog project: returns ``(program, dir)``."""
-    from da4ml.cmvm.types import CombLogic, Pipeline
     from da4ml.codegen import VerilogModel
+
+    from hlsgen.rtl import da4ml_api
 
     path = unit_dir(unit, root)
     if written_intact(path):
         try:
-            kind = Pipeline if unit.uses_mac else CombLogic
-            return kind.load(path / "model" / "comb.json"), path
+            return da4ml_api.load_program(path / "model", pipeline=unit.uses_mac), path
         except (OSError, ValueError, KeyError, TypeError, AssertionError):
             pass  # an incomplete or foreign entry: trace again
     elif (path / "written.json").exists():
@@ -117,7 +118,7 @@ def load_or_trace(unit: Unit, root: Path, log=print, timings: Timings | None = N
             "tracing again")
     t = time.perf_counter()
     if unit.uses_mac:
-        comb = Pipeline(mac.programs(unit.stages[0], unit.input_t))
+        comb = da4ml_api.Pipeline(mac.programs(unit.stages[0], unit.input_t))
         what = f"{mac.operations(unit.stages[0])} multiply-adds and {len(comb.solutions[1].ops)} operations"
         ops = len(comb.solutions[1].ops)
     else:
@@ -146,7 +147,7 @@ _NOT_SOURCES = ("written.json", "built.json", "sim/obj_dir", verilate.LOG, veril
 
 def source_digests(path: Path) -> dict[str, str]:
     """SHA-256 of every file the traced program and its Verilator build are made from (da4ml's Verilog,
-    memory files, ``model/comb.json``, the build scripts): all of ``path`` but hlsgen's records, Verilator's
+    memory files, the program in ``model/``, the build scripts): all of ``path`` but hlsgen's records, Verilator's
     object folder and the built libraries. The cache is keyed by these, never by a marker's presence."""
     return tree_sha256(path, lambda rel: any(rel == n or rel.startswith(n + "/") for n in _NOT_SOURCES)
                        or _is_lib(rel), refuse_links=False)

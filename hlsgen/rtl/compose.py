@@ -53,11 +53,11 @@ class Element:
 
 
 def _layout(qints) -> list[Element]:
-    from da4ml.cmvm.types import _minimal_kif
+    from hlsgen.rtl.da4ml_api import minimal_kif
 
     out, offset = [], 0
     for q in qints:
-        k, i, f = (int(v) for v in _minimal_kif(q))
+        k, i, f = (int(v) for v in minimal_kif(q))
         out.append(Element(offset, k + i + f, bool(k), f))
         offset += k + i + f
     return out
@@ -177,14 +177,15 @@ def network_dir(spec: HardwareSpec, root: Path) -> Path:
 def write_network(spec: HardwareSpec, root: Path, log=print, timings: Timings | None = None):
     """The whole network's da4ml project (stages traced now or loaded from their ``--layers`` cache):
     returns ``(VerilogModel, directory)``."""
-    from da4ml.cmvm.types import Pipeline
     from da4ml.codegen import VerilogModel
+
+    from hlsgen.rtl import da4ml_api
 
     units = stage_units(spec)
     path, prj = network_dir(spec, root), module_name(NETWORK)
     if written_intact(path):
         try:
-            return VerilogModel(Pipeline.load(str(path / "model" / "comb.json")), prj, path), path
+            return VerilogModel(da4ml_api.load_program(path / "model", pipeline=True), prj, path), path
         except (OSError, ValueError, KeyError, TypeError):
             pass  # an incomplete or foreign entry: write again
     elif (path / "written.json").exists():
@@ -199,7 +200,7 @@ def write_network(spec: HardwareSpec, root: Path, log=print, timings: Timings | 
         shutil.rmtree(path)
     path.mkdir(parents=True)
     t = time.perf_counter()
-    model = VerilogModel(Pipeline(tuple(p.comb for p in programs)), prj, path)
+    model = VerilogModel(da4ml_api.Pipeline(tuple(p.comb for p in programs)), prj, path)
     model.write()
     (path / "src" / f"{prj}.v").write_text(top)  # da4ml's top assumes equal layouts on both sides of a register
     for i, p in enumerate(programs):

@@ -115,8 +115,11 @@ def sum_kif(stage: Stage) -> tuple[int, int, int]:
 
 def programs(stage: Stage, input_t: FixedType):
     """``(stub, post)``: the stage's two da4ml programs (see the module docstring)."""
-    from da4ml.cmvm.types import CombLogic, Op, QInterval
-    from da4ml.trace import FixedVariableArray, comb_trace
+    from da4ml.trace import FixedVariableArray
+
+    from hlsgen.rtl import da4ml_api as da
+
+    CombLogic, Op, QInterval = da.CombLogic, da.Op, da.QInterval
 
     g = Geometry(stage)
     k, i, f = sum_kif(stage)
@@ -137,7 +140,7 @@ def programs(stage: Stage, input_t: FixedType):
 
         y = wrap_array(y, stage.accum_t)
     y = arith.cast_array(y, stage.accum_t, stage.result_t, stage.name)
-    post = comb_trace(sums.ravel(), y.ravel(), keep_dead_inputs=True)
+    post = da.comb_trace(sums.ravel(), y.ravel())
     return stub, post
 
 

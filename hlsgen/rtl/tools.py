@@ -14,16 +14,23 @@ from pathlib import Path
 
 from hlsgen.errors import ToolMissingError
 
-SETUP_HINT = "install the RTL tools with 'make setup' (pip install -r requirements-rtl.lock)"
+SETUP_HINT = ("install the RTL tools with 'make setup' (pip install -r requirements-rtl.lock; on the Keras 3 "
+              "stack: requirements-keras3.lock)")
 
 
 def require_da4ml() -> str:
-    """da4ml's version; da4ml 0.5.x is the last series that runs with numpy < 2."""
+    """da4ml's version: 0.5.x (0.5.2, the last series that runs with numpy < 2: requirements-rtl.lock) or
+    0.6.x (numpy 2: requirements-keras3.lock); :mod:`.da4ml_api` holds what differs between them. Another
+    series is refused (exit 3): its program types, file names and tracing were not checked."""
+    from hlsgen.rtl import da4ml_api
+
     try:
-        import da4ml
+        version = da4ml_api.version()
     except ImportError:
         raise ToolMissingError(f"rtl: da4ml is not installed; {SETUP_HINT}") from None
-    return str(getattr(da4ml, "__version__", "?"))
+    if da4ml_api.series() not in da4ml_api.SUPPORTED:
+        raise ToolMissingError(f"rtl: da4ml {version} is not supported (0.5.2 or 0.6.x); {SETUP_HINT}")
+    return version
 
 
 @functools.cache

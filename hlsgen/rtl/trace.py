@@ -212,7 +212,7 @@ STAGES = {StageKind.CONV2D: _conv2d, StageKind.DENSE: _dense, StageKind.RELU: _r
 def trace_stages(stages: list[Stage] | tuple[Stage, ...], input_t: FixedType):
     """The combinational logic (da4ml ``CombLogic``) of ``stages`` in a row, inputs of type ``input_t``
     (the first stage's input shape), outputs the last stage's result codes (flattened)."""
-    from da4ml.trace import comb_trace
+    from hlsgen.rtl import da4ml_api
 
     x = input_array(input_t, tuple(stages[0].input_shape))
     inputs = x
@@ -222,7 +222,7 @@ def trace_stages(stages: list[Stage] | tuple[Stage, ...], input_t: FixedType):
             x = x * 2.0 ** (prev_t.frac - stage.input_t.frac)
         x = STAGES[stage.kind](stage, x.reshape(tuple(stage.input_shape)))
         prev_t = stage.result_t
-    return comb_trace(inputs.ravel(), x.ravel(), keep_dead_inputs=True)
+    return da4ml_api.comb_trace(inputs.ravel(), x.ravel())
 
 
 def output_size(stage: Stage) -> int:

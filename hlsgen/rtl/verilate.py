@@ -156,8 +156,46 @@ def compile_model(model, name: str, jobs: int, debug_log=None, fast: tuple[str, 
     if not reused:
         _keep_runtime(sim / "obj_dir", runtime)
     subprocess.run(["rm", "-rf", "obj_dir"], cwd=sim, capture_output=True, check=False)
+    lib = sim / f"lib{model._prj_name}_wrapper_{model._uuid}.so"
+    shared = unique_symbols(lib)
+    if shared:
+        raise HlsgenError(f"rtl: {name}: the built library {lib.name} has {len(shared)} process-wide (STB_GNU_UNIQUE) "
+                          f"symbols, e.g. {shared[0][:80]}: another model of the same modules loaded in this process "
+                          "would compute with one of their copies; the compiler did not take -fno-gnu-unique")
     model._load_lib(model._uuid)
     return expected
+
+
+#: ELF symbol binding of g++'s process-wide symbols (a class's static constants, inline variables)
+STB_GNU_UNIQUE = 10
+
+
+def unique_symbols(lib: Path) -> list[str]:
+    """Names of the defined STB_GNU_UNIQUE symbols of the ELF64 shared library ``lib`` (its dynamic symbol
+    table). The dynamic loader keeps one copy of such a symbol per process, whatever library defines it
+    and however it is loaded: the MAC's weight arrays (:mod:`.mac`) of a network rebuilt after a weight was
+    edited were the first build's, and the edited weight passed (the reason for :data:`MAKE_CFLAGS`'
+    ``-fno-gnu-unique``; this makes sure it took effect). Raises :class:`HlsgenError` for a file that is
+    not a little-endian ELF64."""
+    import struct
+
+    data = lib.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise HlsgenError(f"rtl: {lib}: not a little-endian ELF64 shared library")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + k * shentsize) for k in range(shnum)]
+    names = []
+    for _name, kind, _flags, _addr, offset, size, link, _info, _align, entsize in sections:
+        if kind != 11:  # SHT_DYNSYM
+            continue
+        str_off = sections[link][4]
+        for at in range(offset, offset + size, entsize or 24):
+            st_name, st_info, _other, st_shndx = struct.unpack_from("<IBBH", data, at)
+            if st_info >> 4 == STB_GNU_UNIQUE and st_shndx != 0:
+                end = data.index(b"\0", str_off + st_name)
+                names.append(data[str_off + st_name:end].decode(errors="replace"))
+    return names
 
 
 def _runtime_dir(root: Path) -> Path:

@@ -7,14 +7,11 @@ import pytest
 
 
 def _missing() -> str | None:
-    try:
-        import da4ml  # noqa: F401
-    except ImportError:
-        return "da4ml is not installed (pip install -r requirements-rtl.lock)"
     from hlsgen.errors import ToolMissingError
     from hlsgen.rtl import tools
 
     try:
+        tools.require_da4ml()  # installed, and a series hlsgen supports (0.5.x, 0.6.x)
         tools.verilator_version()
     except ToolMissingError as err:
         return str(err)
