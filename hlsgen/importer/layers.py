@@ -110,7 +110,7 @@ def _pairs(layer, cfg: dict, *keys: str) -> dict[str, Any]:
 
 def translate(model) -> Translation:
     """The model's ``model:`` section and quantizers. Raises HlsgenError (one line) on anything unsupported."""
-    from hlsgen.train.modelfile.build import BaseQuantizer  # QKeras 0.9.0's and qkeras-v3's
+    from hlsgen.train.modelfile.build import BaseQuantizer, activation_quantizer  # QKeras 0.9.0's and qkeras-v3's
 
     layers = chain(model)
     shape = tuple(int(d) for d in model.input_shape[1:])
@@ -165,7 +165,7 @@ def translate(model) -> Translation:
         elif cls == "BatchNormalization":
             axis = cfg["axis"]
             axis = axis[0] if isinstance(axis, list | tuple) and len(axis) == 1 else axis
-            if axis not in (-1, len(layer.input_shape) - 1):
+            if axis not in (-1, len(layer.input.shape) - 1):  # Keras 3 layers have no input_shape
                 raise _unsupported(layer, f"axis {cfg['axis']} is not supported (the channel axis, -1)")
             entry = {"type": "BatchNormalization", "name": name, "momentum": float(cfg["momentum"]),
                      "epsilon": float(cfg["epsilon"])}
@@ -180,7 +180,7 @@ def translate(model) -> Translation:
         elif cls == "Activation":
             entry = {"type": "Activation", "name": name, "activation": _activation_name(layer, layer.activation)}
         else:  # QActivation
-            q = layer.quantizer
+            q = activation_quantizer(layer)
             if not isinstance(q, BaseQuantizer):  # QActivation("relu"): a plain activation
                 entry = {"type": "Activation", "name": name, "activation": _activation_name(layer, q)}
             elif i == 0:

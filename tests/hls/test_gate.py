@@ -240,14 +240,22 @@ def run_both(project: Path, tmp_path: Path, *make_args: str):
     return make(project, *make_args), hlsgen("csim", str(project), cwd=tmp_path)
 
 
+def fc2_weights(project: Path) -> str:
+    """The name of fc2's weight array in the top function (``w10`` from Keras 2's hls4ml parser, ``w8`` from its
+    Keras 3 one: each numbers the layers its own way)."""
+    top = next(p for p in (project / "firmware").glob("*.cpp") if not p.stem.endswith("_axi"))
+    return re.search(r"nnet::dense<[^>]*>\(\w+, \w+, (w\d+), b\d+\); // fc2$", top.read_text(), re.M)[1]
+
+
 def test_edited_firmware_with_forged_expected_and_manifest_fails(built, tmp_path):
-    """Audit 3: a third of w10.txt zeroed, the simulation's output copied into expected.txt and the
+    """Audit 3: a third of fc2's weights (w10.txt) zeroed, the simulation's output copied into expected.txt and the
     manifest's SHA-256 recomputed: make csim and hlsgen csim said bit-exact, TRACE=1 too."""
     import hashlib
     import json
 
     project = copy(built, tmp_path)
-    weights = project / "firmware" / "weights" / "w10.txt"
+    w = fc2_weights(project)
+    weights = project / "firmware" / "weights" / f"{w}.txt"
     values = weights.read_text().split(",")
     weights.write_text(",".join("0.0000000" if k % 3 == 0 else v for k, v in enumerate(values)))
     res = make(project, "HLSGEN_COMPARE=0")  # the testbench alone: expected.txt no longer matches
@@ -257,30 +265,32 @@ def test_edited_firmware_with_forged_expected_and_manifest_fails(built, tmp_path
     (project / "tb_data" / "expected.txt").write_text("\n".join(produced) + "\n")
     manifest = json.loads((project / "tb_data" / "manifest.json").read_text())
     manifest["sha256"]["expected.txt"] = hashlib.sha256((project / "tb_data" / "expected.txt").read_bytes()).hexdigest()
-    manifest["sources"]["firmware/weights/w10.txt"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    manifest["sources"][f"firmware/weights/{w}.txt"] = hashlib.sha256(weights.read_bytes()).hexdigest()
     (project / "tb_data" / "manifest.json").write_text(json.dumps(manifest))
     assert make(project, "HLSGEN_COMPARE=0").returncode == 0  # the forgery fools the testbench alone
     for extra in ((), ("TRACE=1",)):
         res = make(project, *extra)
-        assert res.returncode != 0 and "firmware/weights/w10.txt: " in res.stderr, res.stdout + res.stderr
+        assert res.returncode != 0 and f"firmware/weights/{w}.txt: " in res.stderr, res.stdout + res.stderr
         assert "values differ from the spec's fc2 weight codes" in res.stderr
     res = hlsgen("csim", str(project), cwd=tmp_path)
-    assert res.returncode == 1 and "w10.txt: " in res.stderr.strip().splitlines()[-1], res.stderr
+    assert res.returncode == 1 and f"{w}.txt: " in res.stderr.strip().splitlines()[-1], res.stderr
     res = hlsgen("csim", str(project), "--trace", cwd=tmp_path)
     assert res.returncode == 1 and "csim:" not in res.stdout, res.stdout  # refused before any simulation
 
 
 def test_edited_synthesis_weights_fail(built, tmp_path):
-    """Audit 4: one value of w10.h (the initialiser synthesis compiles) edited: csim read the .txt and passed."""
+    """Audit 4: one value of fc2's w10.h (the initialiser synthesis compiles) edited: csim read the .txt and
+    passed."""
     project = copy(built, tmp_path)
-    header = project / "firmware" / "weights" / "w10.h"
+    w = fc2_weights(project)
+    header = project / "firmware" / "weights" / f"{w}.h"
     text = header.read_text()
     at = text.index("= {") + 3
     end = text.index(",", at)
     header.write_text(text[:at] + ("0.5" if float(text[at:end]) != 0.5 else "0.25") + text[end:])
     res_make, res_cli = run_both(project, tmp_path)
-    assert res_make.returncode != 0 and "w10.h: 1 of 1280 values differ" in res_make.stderr, res_make.stderr
-    assert res_cli.returncode == 1 and "w10.h: 1 of 1280 values differ" in res_cli.stderr, res_cli.stderr
+    assert res_make.returncode != 0 and f"{w}.h: 1 of 1280 values differ" in res_make.stderr, res_make.stderr
+    assert res_cli.returncode == 1 and f"{w}.h: 1 of 1280 values differ" in res_cli.stderr, res_cli.stderr
 
 
 def test_a_back_dated_source_edit_is_compiled_and_refused(built, tmp_path):

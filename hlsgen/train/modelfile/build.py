@@ -30,6 +30,12 @@ BaseQuantizer = (getattr(qkeras_quantizers, "BaseQuantizer", None)
                  or import_module("qkeras.base_quantizer").BaseQuantizer)
 
 
+def activation_quantizer(layer):
+    """A QActivation's quantizer: QKeras 0.9.0 keeps the object in ``.quantizer`` (``.activation`` is what was
+    passed, perhaps its string); qkeras-v3 in ``.activation`` (it has no ``.quantizer``)."""
+    return layer.quantizer if hasattr(layer, "quantizer") else layer.activation
+
+
 def _reason(err: BaseException) -> str:
     text = (str(err).strip().splitlines() or [type(err).__name__])[0]
     return text if len(text) <= 160 else text[:157] + "..."
