@@ -4,7 +4,8 @@
 #                       requirements-keras3.lock (Keras 3, qkeras-v3, numpy 2); force one with PYTHON=,
 #                       e.g. make setup PYTHON=python3.13 VENV=.venv313, and the Keras 2 stack of 3.12
 #                       with LOCK=requirements-py312.lock (make setup PYTHON=python3.12 VENV=.venv312 LOCK=...)
-#                       then the RTL tools of requirements-rtl.lock into it (tools/setup-rtl.sh)
+#                       then the RTL tools (tools/setup-rtl.sh): requirements-rtl.lock's into a Keras 2 venv;
+#                       the Keras 3 lock holds its own (da4ml 0.6), checked and warmed
 #   make setup-plan     print the Python and the lock `make setup` would use, and change nothing
 #   make test           run the test suite (slow end-to-end tests use a small image subset)
 #   make build          hlsgen build $(CONFIG)
@@ -114,7 +115,8 @@ setup-venv:
 	$(PY) -m pip install -q -r "$$lock" && \
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 
-# The RTL tools of `hlsgen rtl` (requirements-rtl.lock) into $(VENV), after setup-venv.
+# The RTL tools of `hlsgen rtl` in $(VENV), after setup-venv: requirements-rtl.lock (da4ml 0.5.2) into a Keras 2
+# stack; the Keras 3 stack's lock already holds them (da4ml 0.6.0): checked and warmed (tools/setup-rtl.sh).
 setup-rtl: setup-venv
 	bash tools/setup-rtl.sh $(VENV)
 
