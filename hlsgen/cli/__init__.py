@@ -50,6 +50,10 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 mismatch, 2 bad input, 3 missing tool)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    # progress lines as they happen through a pipe (`hlsgen search ... | tee log`), not when a block fills
+    # or the process ends (a Ctrl-C seen in the log is then the moment it names)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     parser = _build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -301,7 +301,9 @@ def test_ctrl_c_to_the_process_group_exits_130_without_worker_tracebacks(moment,
     """SIGINT to the whole process group, as a terminal sends it, while the PTQ tasks run on 2 local worker
     processes (and, with the cluster already up, while the float model trains): exit 130, one line."""
     cfg = _tiny(tmp_path)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # without PYTHONUNBUFFERED: hlsgen's own line buffering must show `moment` when it happens (a block-buffered
+    # pipe showed it at the end, and the Ctrl-C then hit the interpreter's shutdown: killed by SIGINT, -2)
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from hlsgen.cli import main; sys.exit(main())",
                              "search", str(cfg), "--workers", "2", "--output", str(tmp_path / "out"),
                              "--qat-epochs", "1"],
