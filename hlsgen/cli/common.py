@@ -25,7 +25,7 @@ def epochs(cfg, value: int | None) -> None:
     the given weights) when ``train.init`` is a model file."""
     from hlsgen.errors import UsageError
 
-    least = 0 if cfg.train.init_path is not None else 1
+    least = cfg.train.least_epochs
     if value is not None and value < least:
         why = "" if least == 0 else " (0, post-training quantization, needs train.init: a model file)"
         raise UsageError(f"--epochs: must be >= {least}{why}, got {value}")

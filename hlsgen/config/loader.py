@@ -126,6 +126,12 @@ class SoftmaxConfig:
     table_size: int
 
 
+def least_epochs(init: str) -> int:
+    """The fewest epochs ``train.epochs`` (and ``--epochs``) may say for ``train.init``: 0 -- the given weights
+    rounded into the types (PTQ) -- only with a model file, else 1."""
+    return 1 if init in TRAIN_INITS else 0
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int
@@ -140,6 +146,11 @@ class TrainConfig:
     def init_path(self) -> Path | None:
         """The Keras model file whose weights start the training (None: ``float`` or ``scratch``)."""
         return None if self.init in TRAIN_INITS else Path(self.init)
+
+    @property
+    def least_epochs(self) -> int:
+        """:func:`least_epochs` of this ``init``."""
+        return least_epochs(self.init)
 
 
 @dataclass(frozen=True)
@@ -300,8 +311,7 @@ def _parse_train(train_raw: Mapping[str, Any]) -> TrainConfig:
         raise ConfigError(f"train.input_scale: {scale} applies to a model given by train.init: <model file>; "
                           "hlsgen itself trains on pixel / 256")
     return TrainConfig(
-        # 0 epochs: the given weights rounded into the types (PTQ), only with a model file
-        epochs=integer("train.epochs", t["epochs"], minimum=0 if from_file else 1, maximum=MAX_EPOCHS),
+        epochs=integer("train.epochs", t["epochs"], minimum=least_epochs(init), maximum=MAX_EPOCHS),
         batch_size=integer("train.batch_size", t["batch_size"], minimum=1, maximum=MAX_BATCH),
         optimizer=choice("train.optimizer", t["optimizer"], OPTIMIZERS),
         learning_rate=number("train.learning_rate", t["learning_rate"]),
